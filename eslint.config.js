@@ -1,0 +1,14 @@
+// Lint rules shared by every package: typescript-eslint's recommended set, with the
+// few exceptions tfjs code needs (non-null assertions on tensor shapes).
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/generated/**', '**/node_modules/**', 'docs/.vitepress/cache/**', 'runs/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+);
