@@ -10,6 +10,7 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import type { InjectionToken } from 'tsyringe';
 import type { AttentionContext, ForwardContext, StepContext } from './context.js';
 import type { Module } from './module.js';
+import type { Rng } from './rng.js';
 
 export const SLOT_NAMES = [
   'embedding',
@@ -215,6 +216,27 @@ export interface Batch {
   lossMask?: Tensor;
   positions?: Tensor;
   segmentIds?: Tensor;
+}
+
+/**
+ * A stream of training batches with a resumable cursor: `state()` is JSON, and after
+ * `restore(state)` the source yields exactly the batches it would have yielded next.
+ */
+export interface DataSource {
+  next(): Batch;
+  state(): unknown;
+  restore(state: unknown): void;
+}
+
+/** What the trainer needs of a model. */
+export interface TrainableModel extends Module {
+  /** The JSON config that built the model (stored in checkpoints). */
+  readonly config: object;
+  /**
+   * Mean training loss of a batch, including auxiliary losses, as a scalar. Called inside
+   * the trainer's gradient scope; `rng` drives dropout and other training randomness.
+   */
+  loss(batch: Batch, options: { training: boolean; rng: Rng }): Tensor;
 }
 
 export interface StepInfo {

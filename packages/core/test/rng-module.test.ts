@@ -62,7 +62,7 @@ class TinyLM extends Module {
     this.layers = this.addModule('layers', new ModuleList([new Linear(dim, dim, rng.fork('l0')), new Linear(dim, vocab, rng.fork('l1'))]));
   }
   logits(ids: tf.Tensor): tf.Tensor {
-    let h = tf.gather(this.table, ids);
+    let h: tf.Tensor = tf.gather(this.table, ids);
     h = tf.relu(this.layers.at(0).forward(h));
     return this.layers.at(1).forward(h);
   }

@@ -44,7 +44,7 @@ describe('core kernels match the cpu backend', () => {
     // 2-D segment ids
     const ids2 = tf.tensor2d([[0, 1], [1, 2]], [2, 2], 'int32');
     const x2 = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]);
-    const out = tf.unsortedSegmentSum(x2, ids2, 3);
+    const out = tf.unsortedSegmentSum(x2, ids2 as unknown as tf.Tensor1D, 3);
     expectTensorsClose(out, [1, 2, 8, 10, 7, 8], { atol: 0 });
     tf.dispose([ids2, x2, out]);
   });
