@@ -34,6 +34,7 @@ export {
   type Provider,
   type ProviderDef,
   type CreateContext,
+  type CompatibilityEnv,
   type ModelDims,
   type SlotConfig,
   type OptionsSchema,

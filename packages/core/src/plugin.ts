@@ -51,6 +51,17 @@ export interface CreateContext {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type OptionsSchema = z.ZodObject<any>;
 
+/** What a provider's `check` sees: the surroundings it will be built into. */
+export interface CompatibilityEnv {
+  readonly registry: Registry;
+  /** JSON path of the provider's config. */
+  readonly path: string;
+  /** The model is causal (decoder) rather than bidirectional. */
+  readonly causal: boolean;
+  /** The positional encoding in force for this layer, if any. */
+  readonly positional?: SlotConfig;
+}
+
 export interface Provider<S extends SlotName = SlotName, O = Record<string, unknown>> {
   readonly slot: S;
   readonly kind: string;
@@ -60,7 +71,12 @@ export interface Provider<S extends SlotName = SlotName, O = Record<string, unkn
   /** Option fields that are themselves slot configs (validated recursively). */
   readonly nested: Readonly<Record<string, SlotName>>;
   readonly description: string;
-  capabilities(options: O): SlotCapabilities[S];
+  capabilities(options: O, registry: Registry): SlotCapabilities[S];
+  /**
+   * Refuse impossible combinations before anything is built: throw IncompatibleError with
+   * the path, what clashes and what to change.
+   */
+  check(options: O, env: CompatibilityEnv): void;
   create(options: O, ctx: CreateContext): SlotInstances[S];
 }
 
@@ -68,7 +84,8 @@ export interface ProviderDef<S extends SlotName, Schema extends OptionsSchema> {
   options?: Schema;
   nested?: Record<string, SlotName>;
   description?: string;
-  capabilities?: SlotCapabilities[S] | ((options: z.output<Schema>) => SlotCapabilities[S]);
+  capabilities?: SlotCapabilities[S] | ((options: z.output<Schema>, registry: Registry) => SlotCapabilities[S]);
+  check?(options: z.output<Schema>, env: CompatibilityEnv): void;
   create(options: z.output<Schema>, ctx: CreateContext): SlotInstances[S];
 }
 
@@ -90,8 +107,9 @@ function defineProvider<S extends SlotName>(slot: S) {
       options: (def.options ?? z.object({})) as OptionsSchema,
       nested: Object.freeze({ ...(def.nested ?? {}) }),
       description: def.description ?? '',
-      capabilities: (options: z.output<Schema>) =>
-        (typeof caps === 'function' ? caps(options) : (caps ?? ({} as SlotCapabilities[S]))) as SlotCapabilities[S],
+      capabilities: (options: z.output<Schema>, registry: Registry) =>
+        (typeof caps === 'function' ? caps(options, registry) : (caps ?? ({} as SlotCapabilities[S]))) as SlotCapabilities[S],
+      check: def.check ?? (() => undefined),
       create: def.create,
     });
   };

@@ -14,7 +14,7 @@ import { ConfigError, PluginError, RegistryConflictError, UnknownKindError } fro
 import { KNOWN_KINDS } from './config/catalogue.js';
 import { didYouMean } from './config/did-you-mean.js';
 import { describeValue, formatZodIssues, joinPath } from './config/format.js';
-import type { CreateContext, ModelDims, Paper, Plugin, Provider, SlotConfig } from './plugin.js';
+import type { CompatibilityEnv, CreateContext, ModelDims, Paper, Plugin, Provider, SlotConfig } from './plugin.js';
 import { isPlugin } from './plugin.js';
 import { Rng } from './rng.js';
 import { BACKEND_INFO, LOGGER, PROGRESS, RNG, consoleLogger, silentProgress, type Logger, type Progress } from './services.js';
@@ -191,7 +191,12 @@ export class Registry {
 
   /** Static capabilities of a (validated) slot config. */
   capabilities<S extends SlotName>(slot: S, config: SlotConfig): SlotCapabilities[S] {
-    return this.provider(slot, config.kind).capabilities(config) as SlotCapabilities[S];
+    return this.provider(slot, config.kind).capabilities(config, this) as SlotCapabilities[S];
+  }
+
+  /** Run a validated config's compatibility check (and its provider's nested checks). */
+  check(slot: SlotName, config: SlotConfig, env: Omit<CompatibilityEnv, 'registry'>): void {
+    this.provider(slot, config.kind, env.path).check(config, { ...env, registry: this });
   }
 
   /** A child container for one model build: per-model state lives there. */

@@ -84,6 +84,10 @@ export interface PositionalHooks {
   embed: boolean;
   rotate: boolean;
   bias: boolean;
+  /** Scales attention logits (learned temperatures, log-n scaling). */
+  logitScale?: boolean;
+  /** Each attention layer gets its own instance (e.g. FIRE's per-layer MLP); default one per model. */
+  perLayer?: boolean;
 }
 
 /** Slot 'positional'. An encoding implements any subset of the three hooks. */
@@ -141,7 +145,8 @@ export interface SequenceMixer extends Module {
   initState?(batch: number): LayerState;
   /**
    * Feed T >= 1 new tokens ([B, T, D]) and return their outputs and the next state. The
-   * input state is consumed: the mixer may dispose or reuse its tensors.
+   * input state is consumed: the mixer may dispose or reuse its tensors. Tensors the returned
+   * state holds must survive an enclosing tf.tidy (create them with tf.keep).
    */
   step?(x: Tensor, state: LayerState, ctx: StepContext): [Tensor, LayerState];
 }
@@ -216,6 +221,8 @@ export interface Batch {
   lossMask?: Tensor;
   positions?: Tensor;
   segmentIds?: Tensor;
+  /** Encoder input ids [B, Ls] for encoder-decoder models. */
+  sources?: Tensor;
 }
 
 /**

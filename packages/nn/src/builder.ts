@@ -1,0 +1,92 @@
+/**
+ * buildModel(registry, config): validate the whole config (every slot, every layer, every
+ * pairing) before building anything, then build the model in its own child container.
+ */
+import { ConfigError, Rng, type ModelDims, type Registry, type SlotConfig, type SlotName } from '@weft/core';
+import { parseModelConfig, type ModelConfig, type SlotInput } from './config.js';
+import type { CausalLM } from './models/causal-lm.js';
+
+export interface ResolvedLayer {
+  mixer: SlotConfig;
+  feedforward: SlotConfig | null;
+  norm: SlotConfig;
+  positional: SlotConfig;
+  /** JSON paths the configs came from (for messages). */
+  paths: { mixer: string; positional: string };
+}
+
+export interface ResolvedModelConfig {
+  config: ModelConfig;
+  dims: ModelDims;
+  embedding: SlotConfig;
+  positional: SlotConfig;
+  norm: SlotConfig;
+  layers: ResolvedLayer[];
+  /** Encoder stack of an encoder-decoder model. */
+  encoderLayers: ResolvedLayer[];
+  reducers: Array<{ at: number; span: number; reducer: SlotConfig }>;
+}
+
+/** Where a nested slot field without a value takes its default from. */
+const NESTED_DEFAULTS: Partial<Record<SlotName, 'attention' | 'headLayout' | 'kvCache'>> = {
+  attention: 'attention',
+  heads: 'headLayout',
+  kvCache: 'kvCache',
+};
+
+function resolveLayer(registry: Registry, config: ModelConfig, i: number, causal: boolean, modelPositional: SlotConfig, stack: string): ResolvedLayer {
+  const override = config.layout?.[i] ?? {};
+  const at = (field: string) => (field in override ? `${stack}[${i}].${field}` : field);
+  const mixerInput = (override.mixer ?? config.mixer) as SlotInput;
+  const mixerRaw: Record<string, unknown> = typeof mixerInput === 'string' ? { kind: mixerInput } : { ...mixerInput };
+  if (typeof mixerRaw.kind === 'string' && registry.has('mixer', mixerRaw.kind)) {
+    for (const [field, nestedSlot] of Object.entries(registry.provider('mixer', mixerRaw.kind).nested)) {
+      const source = NESTED_DEFAULTS[nestedSlot];
+      if (mixerRaw[field] === undefined && source) mixerRaw[field] = override[source] ?? config[source];
+    }
+  }
+  const mixerPath = at('mixer');
+  const mixer = registry.validate('mixer', mixerRaw, mixerPath);
+  const ffInput = override.feedforward !== undefined ? override.feedforward : config.feedforward;
+  const feedforward = ffInput === null ? null : registry.validate('feedforward', ffInput, at('feedforward'));
+  const norm = registry.validate('norm', override.norm ?? config.norm, at('norm'));
+  const positionalPath = at('positional');
+  const positional = override.positional ? registry.validate('positional', override.positional, positionalPath) : modelPositional;
+  registry.check('mixer', mixer, { path: mixerPath, causal, positional });
+  return { mixer, feedforward, norm, positional, paths: { mixer: mixerPath, positional: positionalPath } };
+}
+
+/** Validate a model config completely. Throws ConfigError / UnknownKindError / IncompatibleError. */
+export function resolveModelConfig(registry: Registry, input: unknown): ResolvedModelConfig {
+  const config = parseModelConfig(input);
+  const dims: ModelDims = {
+    vocab: config.vocab,
+    dModel: config.dModel,
+    heads: config.heads,
+    headDim: config.headDim ?? config.dModel / config.heads,
+    layers: config.layers + (config.encoderLayers ?? 0),
+    maxLen: config.maxLen,
+  };
+  const embedding = registry.validate('embedding', config.embedding, 'embedding');
+  const positional = registry.validate('positional', config.positional, 'positional');
+  const norm = registry.validate('norm', config.norm, 'norm');
+  const causal = config.task !== 'classifier';
+  const layers = Array.from({ length: config.layers }, (_, i) => resolveLayer(registry, config, i, causal, positional, 'layout'));
+  let encoderLayers: ResolvedLayer[] = [];
+  if (config.task === 'encoder-decoder') {
+    if (!config.encoderLayers) throw new ConfigError('encoderLayers', 'an encoder-decoder model needs "encoderLayers" (the encoder depth)');
+    const encoderConfig = { ...config, layout: undefined };
+    encoderLayers = Array.from({ length: config.encoderLayers }, (_, i) => resolveLayer(registry, encoderConfig, i, false, positional, 'encoder'));
+  }
+  const reducers = config.reducers.map((r, i) => ({ at: r.at, span: r.span, reducer: registry.validate('reducer', r.reducer, `reducers[${i}].reducer`) }));
+  for (const [i, r] of reducers.entries()) {
+    if (causal && !registry.capabilities('reducer', r.reducer).causal) {
+      throw new ConfigError(`reducers[${i}].reducer`, `reducer "${r.reducer.kind}" is not causal, but this model is; it would leak future tokens. Use a causal reducer or a bidirectional model.`);
+    }
+  }
+  return { config, dims, embedding, positional, norm, layers, encoderLayers, reducers };
+}
+
+export type WeftModel = CausalLM;
+
+export { Rng };

@@ -1,0 +1,72 @@
+/**
+ * Dense softmax attention, the exact baseline every other kernel is compared with:
+ *   O = softmax(scale · Q Kᵀ + bias + mask) V        (Vaswani et al. 2017, eq. 1)
+ * Masks: causal (query i sees key j iff j <= i + queryOffset), key padding, segment ids.
+ * Fully masked rows output 0. Grouped-query attention: query head h reads kv head
+ * floor(h / (H / Hkv)).
+ */
+import { tf, type AttentionCapabilities, type AttentionContext, type AttentionKernel, type Tensor } from '@weft/core';
+import { repeatKvHeads } from '../layers/heads-split.js';
+
+/** Large negative logit for masked pairs (finite, so a fully masked row does not give NaN). */
+const MASKED = -1e9;
+
+/** 1 where query i may see key j, as [B or 1, 1, Lq, Lk] float32 (or null when nothing is masked). */
+export function attentionMask(Lq: number, Lk: number, ctx: AttentionContext): Tensor | null {
+  const parts: Array<() => Tensor> = [];
+  if (ctx.causal) {
+    parts.push(() => {
+      const i = tf.reshape(tf.range(0, Lq, 1, 'int32'), [Lq, 1]);
+      const j = tf.reshape(tf.range(0, Lk, 1, 'int32'), [1, Lk]);
+      return tf.reshape(tf.cast(tf.lessEqual(j, tf.add(i, ctx.queryOffset)), 'float32'), [1, 1, Lq, Lk]);
+    });
+  }
+  const padding = ctx.keyPaddingMask;
+  if (padding) parts.push(() => tf.reshape(tf.cast(padding, 'float32'), [-1, 1, 1, Lk]));
+  const qs = ctx.querySegmentIds;
+  const ks = ctx.keySegmentIds;
+  if (qs && ks) parts.push(() => tf.cast(tf.equal(tf.reshape(qs, [-1, 1, Lq, 1]), tf.reshape(ks, [-1, 1, 1, Lk])), 'float32'));
+  if (!parts.length) return null;
+  return tf.tidy(() => parts.map((make) => make()).reduce((a, b) => tf.mul(a, b)));
+}
+
+/** Scale as a number or a per-head [1, H, 1, 1] tensor. */
+export function scaleLogits(logits: Tensor, scale: number | Tensor): Tensor {
+  if (typeof scale === 'number') return tf.mul(logits, scale);
+  return tf.mul(logits, tf.reshape(scale, [1, -1, 1, 1]));
+}
+
+export class DenseAttention implements AttentionKernel {
+  readonly supports: AttentionCapabilities = {
+    causal: true,
+    bidirectional: true,
+    bias: true,
+    padding: true,
+    segments: true,
+    decode: true,
+    weights: true,
+  };
+
+  /** softmax weights [B, H, Lq, Lk], fully masked rows all 0. */
+  weights(q: Tensor, k: Tensor, ctx: AttentionContext): Tensor {
+    return tf.tidy(() => {
+      const H = (q.shape as number[])[1];
+      const [Lq, Lk] = [(q.shape as number[])[2], (k.shape as number[])[2]];
+      let logits = scaleLogits(tf.matMul(q, repeatKvHeads(k, H), false, true), ctx.scale); // [B, H, Lq, Lk]
+      if (ctx.logitBias) logits = tf.add(logits, ctx.logitBias({ start: 0, end: Lq }, { start: 0, end: Lk }));
+      const allowed = attentionMask(Lq, Lk, ctx);
+      if (!allowed) return tf.softmax(logits);
+      logits = tf.add(logits, tf.mul(tf.sub(1, allowed), MASKED));
+      const anyAllowed = tf.cast(tf.greater(tf.sum(allowed, -1, true), 0), 'float32'); // [B|1, 1, Lq, 1]
+      return tf.mul(tf.softmax(logits), anyAllowed);
+    });
+  }
+
+  attend(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
+    return tf.tidy(() => {
+      const p = this.weights(q, k, ctx);
+      if (ctx.recordWeights) ctx.recordWeights(p);
+      return tf.matMul(p, repeatKvHeads(v, (q.shape as number[])[1])); // [B, H, Lq, Dv]
+    });
+  }
+}
