@@ -30,6 +30,8 @@ function workspaceSourceMap() {
 
 module.exports = {
   testEnvironment: 'node',
+  // tfjs keeps its engine on the global object; jest 30's global cleanup would fight it.
+  testEnvironmentOptions: { globalsCleanup: 'off' },
   transform: {
     '^.+\\.(t|j)sx?$': [
       '@swc/jest',

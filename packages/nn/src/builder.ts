@@ -39,20 +39,26 @@ function resolveLayer(registry: Registry, config: ModelConfig, i: number, causal
   const at = (field: string) => (field in override ? `${stack}[${i}].${field}` : field);
   const mixerInput = (override.mixer ?? config.mixer) as SlotInput;
   const mixerRaw: Record<string, unknown> = typeof mixerInput === 'string' ? { kind: mixerInput } : { ...mixerInput };
+  let nestedFromLayer = false;
   if (typeof mixerRaw.kind === 'string' && registry.has('mixer', mixerRaw.kind)) {
     for (const [field, nestedSlot] of Object.entries(registry.provider('mixer', mixerRaw.kind).nested)) {
       const source = NESTED_DEFAULTS[nestedSlot];
-      if (mixerRaw[field] === undefined && source) mixerRaw[field] = override[source] ?? config[source];
+      if (mixerRaw[field] === undefined && source) {
+        mixerRaw[field] = override[source] ?? config[source];
+        nestedFromLayer ||= override[source] !== undefined;
+      }
     }
   }
   const mixerPath = at('mixer');
   const mixer = registry.validate('mixer', mixerRaw, mixerPath);
+  // Pairing errors point at the layer entry when the clashing piece came from it.
+  const checkPath = nestedFromLayer && !('mixer' in override) ? `${stack}[${i}]` : mixerPath;
   const ffInput = override.feedforward !== undefined ? override.feedforward : config.feedforward;
   const feedforward = ffInput === null ? null : registry.validate('feedforward', ffInput, at('feedforward'));
   const norm = registry.validate('norm', override.norm ?? config.norm, at('norm'));
   const positionalPath = at('positional');
   const positional = override.positional ? registry.validate('positional', override.positional, positionalPath) : modelPositional;
-  registry.check('mixer', mixer, { path: mixerPath, causal, positional });
+  registry.check('mixer', mixer, { path: checkPath, causal, positional });
   return { mixer, feedforward, norm, positional, paths: { mixer: mixerPath, positional: positionalPath } };
 }
 

@@ -10,6 +10,7 @@ import type { Registry } from '../registry.js';
 import { Rng } from '../rng.js';
 import { expectTensorsClose } from './close.js';
 import { naiveAttention } from './reference.js';
+import { describeWithBackends } from './backends.js';
 
 export function makeForwardContext(B: number, L: number, overrides: Partial<ForwardContext> = {}): ForwardContext {
   return {
@@ -49,7 +50,7 @@ export interface AttentionConformanceOptions {
 
 export function attentionKernelConformance(name: string, make: () => AttentionKernel, options: AttentionConformanceOptions): void {
   const { B = 2, H = 2, L = 12, Dh = 8, tolerance = 1e-4 } = options;
-  describe(`${name}: attention kernel conformance`, () => {
+  describeWithBackends(`${name}: attention kernel conformance`, () => {
     const rng = new Rng(1234);
     let q: tf.Tensor, k: tf.Tensor, v: tf.Tensor;
     beforeAll(() => {
@@ -134,7 +135,7 @@ export interface MixerConformanceOptions {
 /** `make` builds a fresh mixer (same seed each call is not required). */
 export function mixerConformance(name: string, make: () => SequenceMixer, capabilities: { causal: boolean; decode: boolean }, options: MixerConformanceOptions): void {
   const { dModel, B = 2, L = 10, tolerance = 1e-4 } = options;
-  describe(`${name}: mixer conformance`, () => {
+  describeWithBackends(`${name}: mixer conformance`, () => {
     let mixer: SequenceMixer;
     let x: tf.Tensor;
     const rng = new Rng(99);
@@ -205,7 +206,7 @@ export function positionalConformance(name: string, make: () => PositionalEncodi
   const { heads: H, headDim: Dh, dModel: D } = options;
   const B = 2;
   const L = 7;
-  describe(`${name}: positional conformance`, () => {
+  describeWithBackends(`${name}: positional conformance`, () => {
     const rng = new Rng(7);
     it('implements at least one hook and each hook keeps shapes without leaks', () => {
       const enc = make();
