@@ -42,7 +42,7 @@ export {
 export { Registry, createRegistry, DEFAULT_DIMS, type RegistryEntry, type RegistryOptions } from './registry.js';
 export { slotRef } from './config/slot-ref.js';
 export { nearest, didYouMean, editDistance } from './config/did-you-mean.js';
-export { formatPath, describeValue } from './config/format.js';
+export { formatPath, describeValue, formatZodIssues } from './config/format.js';
 export { KNOWN_KINDS } from './config/catalogue.js';
 export * from './services.js';
 export { useBackend, ensureBackend, BACKEND_NAMES, DEFAULT_BACKEND, type BackendName } from './backends.js';

@@ -16,3 +16,4 @@ export {
   type MixerConformanceOptions,
   type PositionalConformanceOptions,
 } from './conformance.js';
+export { readmeSnippet, runReadmeSnippet } from './readme.js';
