@@ -45,13 +45,14 @@ module.exports = {
       },
     ],
   },
-  // The generated tfjs gradient bundle is ESM; let swc turn it into CommonJS too.
-  transformIgnorePatterns: ['/node_modules/'],
+  // The `webgpu` package (Dawn for Node) is ESM-only: let swc turn it into CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!\\.pnpm/webgpu@|webgpu/)'],
   moduleNameMapper: {
     ...workspaceSourceMap(),
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   setupFiles: [path.join(root, 'jest.setup.cjs')],
+  globalSetup: path.join(root, 'jest.global-setup.cjs'),
   testMatch: ['**/test/**/*.test.ts'],
   testTimeout: 120000,
 };
