@@ -50,6 +50,7 @@ export async function useBackend(name: BackendName): Promise<string> {
   } catch (cause) {
     throw new BackendError(`The ${name} backend failed to start: ${(cause as Error).message}`, { cause });
   }
+  chosen = true;
   if (!ok || tf.getBackend() !== name) {
     const hint =
       name === 'webgpu'
@@ -63,13 +64,14 @@ export async function useBackend(name: BackendName): Promise<string> {
 /** The backend Weft uses when none is chosen: wasm (tfjs's default would be cpu in Node). */
 export const DEFAULT_BACKEND: BackendName = 'wasm';
 
-let defaultChosen = false;
-/** Select the default backend once, unless the user already chose one. */
+let chosen = false;
+
+/**
+ * Switch to the default backend (wasm) unless `useBackend` already chose one. Until then
+ * tfjs runs on cpu, which needs no asynchronous start.
+ */
 export async function ensureBackend(): Promise<string> {
-  if (!defaultChosen) {
-    defaultChosen = true;
-    if (tf.engine().backendName == null) await useBackend(DEFAULT_BACKEND);
-  }
+  if (!chosen) await useBackend(DEFAULT_BACKEND);
   await tf.ready();
   return tf.getBackend();
 }

@@ -57,3 +57,4 @@ export {
 export { serializeModule, loadModuleState, recordsToTensors } from './checkpoint/state.js';
 export { coreKernels } from './kernels/register.js';
 export { assertShape, assertRank } from './shape.js';
+export { VERSION as CORE_VERSION } from './version.js';

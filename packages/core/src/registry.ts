@@ -208,7 +208,11 @@ export class Registry {
    * Build one slot instance standalone (tests, benchmarks, or calling a kernel directly):
    * `registry.create('attention', { kind: 'flash', block: 64 })`.
    */
-  create<S extends SlotName>(slot: S, config: SlotConfig | string, ctx: Partial<Omit<CreateContext, 'build' | 'registry'>> = {}): SlotInstances[S] {
+  create<S extends SlotName>(
+    slot: S,
+    config: SlotConfig | string,
+    ctx: Partial<Omit<CreateContext, 'build' | 'registry' | 'dims'>> & { dims?: Partial<ModelDims> } = {},
+  ): SlotInstances[S] {
     const path = ctx.path ?? slot;
     const validated = this.validate(slot, config, path);
     const container = ctx.container ?? this.createScope();

@@ -15,6 +15,10 @@ import { registerCoreKernels } from './kernels/register.js';
 // it. PROD only turns off tfjs's own debug-time warnings.
 tf.env().set('PROD', true);
 registerCoreKernels();
+// tfjs would pick wasm (highest priority) on first use, but wasm starts asynchronously, so any
+// op before `await tf.ready()` would throw. Start on cpu, which is ready synchronously; Weft's
+// entry points (`useBackend`, `ensureBackend`, the CLI) then switch to wasm, the fast default.
+if (tf.engine().backendName == null) void tf.setBackend('cpu');
 
 export { tf };
 export type { Tensor, Variable, Rank, DataType, TensorLike } from '@tensorflow/tfjs-core';

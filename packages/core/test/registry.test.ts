@@ -161,3 +161,9 @@ describe('registry', () => {
     expect(WeftError.isInstance({ ...e, [Symbol.for('weft.error')]: true })).toBe(true);
   });
 });
+
+test('CORE_VERSION equals package.json', async () => {
+  const { CORE_VERSION } = await import('@weft/core');
+  const { readFileSync } = await import('node:fs');
+  expect(CORE_VERSION).toBe(JSON.parse(readFileSync(`${__dirname}/../package.json`, 'utf8')).version);
+});

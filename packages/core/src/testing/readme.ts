@@ -1,8 +1,9 @@
 /**
  * README snippets are run by tests: `await runReadmeSnippet(join(__dirname, '../README.md'))`
  * takes the first ```ts block under a heading (default "Use"), moves its imports to the top of
- * a generated module, wraps the rest in an async function, writes it next to the test (under
- * test/.snippets/, gitignored) and runs it through jest's own transform and module mapping.
+ * a generated module, wraps the rest in an async function, writes it next to the README (under
+ * .snippets/, gitignored and outside the typechecked folders) and runs it through jest's own
+ * transform and module mapping.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -36,13 +37,13 @@ function splitImports(code: string): { imports: string; body: string } {
   return { imports: imports.join('\n'), body: body.join('\n') };
 }
 
-/** Write the snippet as a module in `<testDir>/.snippets/` and run it; resolves to what the snippet's body returns. */
-export async function runReadmeSnippet(readmePath: string, options: { heading?: string; testDir?: string } = {}): Promise<unknown> {
+/** Write the snippet as a module in `<package>/.snippets/` and run it; resolves to what the snippet's body returns. */
+export async function runReadmeSnippet(readmePath: string, options: { heading?: string; dir?: string } = {}): Promise<unknown> {
   const { imports, body } = splitImports(readmeSnippet(readmePath, options.heading));
-  const dir = join(options.testDir ?? join(dirname(readmePath), 'test'), '.snippets');
+  const dir = options.dir ?? join(dirname(readmePath), '.snippets');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${basename(dirname(readmePath))}-${(options.heading ?? 'Use').toLowerCase()}.ts`);
-  writeFileSync(file, `// Generated from ${basename(readmePath)} by runReadmeSnippet; do not edit.\n${imports}\n\nexport default async function snippet(): Promise<unknown> {\n${body}\n}\n`);
+  writeFileSync(file, `// Generated from ${basename(readmePath)} by runReadmeSnippet; do not edit.\n${imports}\n\nexport default async function snippet(): Promise<unknown> {\n${body}\n  return undefined;\n}\n`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(file) as { default: () => Promise<unknown> };
   return mod.default();
