@@ -5,7 +5,7 @@
  * parameter allocated, until every slot, layer and pairing checks out. The model is built in
  * a child container of the registry, so per-model state never leaks between models.
  */
-import { Module, ModuleList, Rng, type Norm, type Registry, type TokenReducer } from '@weft/core';
+import { Module, ModuleList, Rng, type Norm, type PositionalEncoding, type Registry, type TokenReducer } from '@weft/core';
 import { resolveModelConfig, type ResolvedModelConfig } from './builder.js';
 import { CausalLM } from './models/causal-lm.js';
 import { CrossAttention, EncoderDecoder } from './models/encoder-decoder.js';
@@ -20,7 +20,9 @@ export function buildModel(registry: Registry, config: unknown): WeftModel {
   const container = registry.createScope();
   const top = (path: string) => contextFor({ registry, resolved, container, rng } as StackBuild, container, path, 0);
   const embedding = top('embedding').build('embedding', resolved.embedding, 'embedding');
-  const positional = top('positional').build('positional', resolved.positional, 'positional');
+  // A per-layer encoding (e.g. FIRE) is built by each attention layer; the model keeps none.
+  const perLayer = Boolean(registry.capabilities('positional', resolved.positional).perLayer);
+  const positional: PositionalEncoding = perLayer ? {} : top('positional').build('positional', resolved.positional, 'positional');
   const build: StackBuild = { registry, resolved, container, rng, positional };
   const positionalIsModule = Module.isModule(positional);
   const finalNorm = top('norm').build('norm', resolved.norm, 'norm');

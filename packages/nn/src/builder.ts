@@ -58,6 +58,7 @@ function resolveLayer(registry: Registry, config: ModelConfig, i: number, causal
   const norm = registry.validate('norm', override.norm ?? config.norm, at('norm'));
   const positionalPath = at('positional');
   const positional = override.positional ? registry.validate('positional', override.positional, positionalPath) : modelPositional;
+  registry.check('positional', positional, { path: positionalPath, causal });
   registry.check('mixer', mixer, { path: checkPath, causal, positional });
   return { mixer, feedforward, norm, positional, paths: { mixer: mixerPath, positional: positionalPath } };
 }
