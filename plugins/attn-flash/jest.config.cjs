@@ -1,1 +1,1 @@
-module.exports = { ...require('../../jest.preset.cjs') };
+module.exports = { ...require('../../jest.preset.cjs'), globalSetup: `${__dirname}/scripts/jest-global-setup.mjs` };

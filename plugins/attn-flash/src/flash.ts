@@ -1,0 +1,81 @@
+/**
+ * The `flash` attention kernel: exact softmax attention computed tile by tile with an
+ * online softmax (FlashAttention, Dao et al. 2022; FlashAttention-2, Dao 2023), so no
+ * Lq×Lk tensor exists in the forward or the backward pass.
+ *
+ *   O = softmax(scale · Q Kᵀ + bias + mask) V        Q [B, H, Lq, Dh], K [B, Hkv, Lk, Dh], V [B, Hkv, Lk, Dv]
+ *   lse = logsumexp_j(scale · Q Kᵀ + bias + mask)    [B, H, Lq]
+ *
+ * The gradient is a `tf.customGrad` that recomputes the attention probabilities tile by
+ * tile from Q, K, V and the saved lse (FA2 Algorithm 2). Gradients flow to q, k, v and to a
+ * per-head scale tensor; a logit bias is treated as a constant (see README).
+ */
+import { tf, type AttentionCapabilities, type AttentionContext, type AttentionKernel, type Tensor } from '@weft/core';
+import { makePlan, type FlashPlan } from './plan.js';
+import type { FlashOptions } from './options.js';
+import { tiledBackward, tiledForward } from './tiled.js';
+import { fusedFlashBackward, fusedFlashForward } from './kernels/wasm/FlashAttention.js';
+
+export const FLASH_CAPABILITIES: AttentionCapabilities = Object.freeze({
+  causal: true,
+  bidirectional: true,
+  bias: true,
+  padding: true,
+  segments: true,
+  decode: true,
+  weights: false,
+});
+
+interface Implementation {
+  forward(plan: FlashPlan, q: Tensor, k: Tensor, v: Tensor): { out: Tensor; lse: Tensor };
+  backward(plan: FlashPlan, q: Tensor, k: Tensor, v: Tensor, o: Tensor, lse: Tensor, dO: Tensor): { dq: Tensor; dk: Tensor; dv: Tensor; dscale?: Tensor };
+}
+
+const IMPLEMENTATIONS: Record<'tiled' | 'fused', Implementation> = {
+  tiled: { forward: tiledForward, backward: tiledBackward },
+  fused: { forward: fusedFlashForward, backward: fusedFlashBackward },
+};
+
+type Save = (tensors: Tensor[]) => void;
+
+export class FlashAttention implements AttentionKernel {
+  readonly supports = FLASH_CAPABILITIES;
+
+  constructor(readonly options: FlashOptions) {}
+
+  /** The implementation `attend` uses on the current backend. */
+  implementation(): 'tiled' | 'fused' {
+    const choice = this.options.implementation;
+    if (choice !== 'auto') return choice;
+    return tf.getBackend() === 'wasm' ? 'fused' : 'tiled';
+  }
+
+  /** softmax attention, [B, H, Lq, Dv]; differentiable in q, k, v and a per-head scale tensor. */
+  attend(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
+    const plan = makePlan(q, k, v, ctx, this.options);
+    const impl = IMPLEMENTATIONS[this.implementation()];
+    const scaleInput = typeof plan.scale === 'number' ? [] : [plan.scale];
+    const op = tf.customGrad((...args: (Tensor | Save)[]) => {
+      const save = args[args.length - 1] as Save;
+      const [qq, kk, vv, ...rest] = args.slice(0, -1) as Tensor[];
+      const { out, lse } = impl.forward(plan, qq, kk, vv);
+      save([qq, kk, vv, out, lse, ...rest]);
+      return {
+        value: out,
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const [sq, sk, sv, so, slse, sscale] = saved;
+          const p: FlashPlan = sscale ? { ...plan, scale: sscale } : plan;
+          const g = impl.backward(p, sq, sk, sv, so, slse, dy);
+          return g.dscale ? [g.dq, g.dk, g.dv, g.dscale] : [g.dq, g.dk, g.dv];
+        },
+      };
+    });
+    return op(q, k, v, ...scaleInput);
+  }
+
+  /** Output and logsumexp lse [B, H, Lq] (+inf on fully masked rows), without a gradient. */
+  attendWithLse(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): { out: Tensor; lse: Tensor } {
+    const plan = makePlan(q, k, v, ctx, this.options);
+    return IMPLEMENTATIONS[this.implementation()].forward(plan, q, k, v);
+  }
+}
