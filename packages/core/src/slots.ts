@@ -121,10 +121,26 @@ export interface AttentionCapabilities {
   weights: boolean;
 }
 
+/** Sizes a stateful attention kernel needs to allocate its decoding state. */
+export interface AttentionStateDims {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  layerIndex: number;
+}
+
 /** Slot 'attention': (q, k, v) -> output, no projections. */
 export interface AttentionKernel {
   attend(q: Tensor /* [B, H, Lq, Dh] */, k: Tensor /* [B, Hkv, Lk, Dh] */, v: Tensor /* [B, Hkv, Lk, Dv] */, ctx: AttentionContext): Tensor; /* [B, H, Lq, Dv] */
   readonly supports: AttentionCapabilities;
+  /**
+   * Kernels that decode from a fixed-size recurrent state (the linear-attention family)
+   * implement `initState` and `attendStep`: the attention mixer then keeps that state instead
+   * of a KV cache. `attendStep` receives only the T new tokens' q, k, v ([B, H, T, Dh],
+   * [B, Hkv, T, Dh]), consumes the state and returns the outputs and the next state.
+   */
+  initState?(batch: number, dims: AttentionStateDims): LayerState;
+  attendStep?(q: Tensor, k: Tensor, v: Tensor, state: LayerState, ctx: AttentionContext): [Tensor, LayerState];
 }
 
 export interface MixerCapabilities {

@@ -100,11 +100,42 @@ export class AttentionMixer extends Module implements SequenceMixer {
     });
   }
 
+  /** A stateful kernel (linear-attention family) keeps its own fixed-size state instead of a KV cache. */
+  private get kernelDecodes(): boolean {
+    return typeof this.kernel.initState === 'function' && typeof this.kernel.attendStep === 'function';
+  }
+
   initState(batch: number): LayerState {
-    return this.kvCache.create(batch, { kvHeads: this.heads.kvHeads, headDim: this.heads.headDim, layerIndex: this.layerIndex });
+    const dims = { kvHeads: this.heads.kvHeads, headDim: this.heads.headDim, layerIndex: this.layerIndex };
+    if (this.kernelDecodes) return this.kernel.initState!(batch, { ...dims, heads: this.heads.heads });
+    return this.kvCache.create(batch, dims);
+  }
+
+  private stepWithKernelState(x: Tensor, state: LayerState, stepCtx: StepContext): [Tensor, LayerState] {
+    let next = state;
+    const y = tf.tidy(() => {
+      const ctx: ForwardContext = { ...stepCtx, causal: true, training: false };
+      let { q, k, v } = this.heads.project(x, ctx);
+      if (this.positional?.rotate) [q, k] = this.positional.rotate(q, k, stepCtx.positions, stepCtx.positions, ctx);
+      const attnCtx: AttentionContext = {
+        causal: true,
+        scale: this.scale(ctx, (x.shape as number[])[1]),
+        queryOffset: 0,
+        queryPositions: stepCtx.positions,
+        keyPositions: stepCtx.positions,
+        training: false,
+        rng: stepCtx.rng,
+        layerIndex: this.layerIndex,
+      };
+      const [o, s] = this.kernel.attendStep!(q, k, v, state, attnCtx);
+      next = s;
+      return this.heads.output(o, ctx);
+    });
+    return [y, next];
   }
 
   step(x: Tensor, state: LayerState, stepCtx: StepContext): [Tensor, LayerState] {
+    if (this.kernelDecodes) return this.stepWithKernelState(x, state, stepCtx);
     const cache = state as KVCache;
     if (this.kvCache.needsWeights && !this.kernel.supports.weights) {
       throw new StateError(`Layer ${this.layerIndex}: this KV cache policy needs attention weights, which the attention kernel cannot report.`);

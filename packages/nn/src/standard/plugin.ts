@@ -62,6 +62,10 @@ const attentionMixer = mixer('attention', {
         );
       }
     }
+    const cacheConfig = opts.kvCache as SlotConfig;
+    if (!k.decode && cacheConfig.kind !== 'full') {
+      throw new IncompatibleError(`${env.path}.kvCache: attention kernel "${kernelConfig.kind}" cannot decode from a KV cache, so cache policy "${cacheConfig.kind}" has nothing to act on. Remove "kvCache" or use a kernel that decodes (dense, flash).`);
+    }
     env.registry.check('attention', kernelConfig, { ...env, path: where });
   },
   create: (opts, ctx) => {
