@@ -17,3 +17,4 @@ export {
   type PositionalConformanceOptions,
 } from './conformance.js';
 export { readmeSnippet, runReadmeSnippet } from './readme.js';
+export { headLayoutConformance, feedForwardConformance, normConformance, kvCacheConformance, reducerConformance } from './conformance-more.js';
