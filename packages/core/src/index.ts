@@ -55,6 +55,6 @@ export {
   type TensorRecord,
 } from './checkpoint/safetensors.js';
 export { serializeModule, loadModuleState, recordsToTensors } from './checkpoint/state.js';
-export { coreKernels } from './kernels/register.js';
+export { coreKernels, coreGradients } from './kernels/register.js';
 export { assertShape, assertRank } from './shape.js';
 export { VERSION as CORE_VERSION } from './version.js';

@@ -58,3 +58,19 @@ describe('core kernels match the cpu backend', () => {
     tf.dispose([ids, table, w]);
   });
 });
+
+describeWithBackends('corrected gradients', () => {
+  it('Cumsum gradient along a middle axis (tfjs 4.22 scans axis 0) matches finite differences', () => {
+    const x = new Rng(8).normalTensor([2, 4, 3]);
+    const w = new Rng(9).normalTensor([2, 4, 3]);
+    for (const [exclusive, reverse] of [[false, false], [true, false], [false, true]] as const) {
+      gradCheck((t) => tf.sum(tf.mul(tf.cumsum(t, 1, exclusive, reverse), w)) as tf.Scalar, [x]);
+    }
+    // Independent closed form: d/dx_j sum_i w_i cumsum(x)_i = sum_{i >= j} w_i.
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.cumsum(t, 1), w)))(x);
+    const wv = w.arraySync() as number[][][];
+    const expected = wv.map((b) => b.map((_, j) => b[0].map((__, c) => b.slice(j).reduce((s, row) => s + row[c], 0))));
+    expectTensorsClose(g, expected.flat(2), { atol: 1e-5 });
+    tf.dispose([x, w, g]);
+  });
+});

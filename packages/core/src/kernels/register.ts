@@ -1,14 +1,21 @@
 /**
- * Kernels core supplies where a tfjs backend lacks them. Registration is idempotent:
- * a kernel tfjs (or an earlier copy of core) already provides is left alone.
+ * Kernels core supplies where a tfjs backend lacks them, and gradients it corrects.
+ * Kernel registration is idempotent: a kernel tfjs (or an earlier copy of core) already
+ * provides is left alone.
  */
-import { getKernel, registerKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { getKernel, registerGradient, registerKernel, type GradConfig, type KernelConfig } from '@tensorflow/tfjs-core';
+import { cumsumGradConfig } from './gradients/Cumsum_grad.js';
 import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
 
 export const coreKernels: readonly KernelConfig[] = [unsortedSegmentSumConfig];
+
+/** Gradients core replaces because tfjs's are wrong (each file says how). */
+export const coreGradients: readonly GradConfig[] = [cumsumGradConfig];
 
 export function registerCoreKernels(): void {
   for (const config of coreKernels) {
     if (getKernel(config.kernelName, config.backendName) == null) registerKernel(config);
   }
+  // Replaces tfjs's registration (tfjs only warns on an override, and PROD silences that).
+  for (const config of coreGradients) registerGradient(config);
 }

@@ -95,10 +95,13 @@ export const standard = definePlugin({
       create: (opts, ctx) => new LearnedEmbedding(ctx.dims.vocab, ctx.dims.dModel, ctx.rng, opts.std),
     }),
     positional('sinusoidal', {
-      description: 'Fixed sin/cos table added to the embeddings (interleaved: sin at even dims).',
-      options: z.object({ base: z.number().positive().default(10000) }),
+      description: 'Fixed sin/cos table added to the embeddings (interleaved: sin at even dims), scaled by D^-1/2 by default.',
+      options: z.object({
+        base: z.number().positive().default(10000),
+        scale: z.union([z.literal('auto'), z.number().positive()]).default('auto'),
+      }),
       capabilities: { embed: true, rotate: false, bias: false },
-      create: (opts, ctx) => new SinusoidalEncoding(ctx.dims.dModel, opts.base),
+      create: (opts, ctx) => new SinusoidalEncoding(ctx.dims.dModel, opts.base, opts.scale === 'auto' ? 1 / Math.sqrt(ctx.dims.dModel) : opts.scale),
     }),
     positional('learned', {
       description: 'Trained absolute position table [maxLen, D] added to the embeddings (GPT-2).',
