@@ -2,7 +2,7 @@
  * @weft/attn-lightning — Lightning Attention from TransNormerLLM (Qin et al. 2023, "Scaling
  * TransNormer to 175 Billion Parameters"): causal linear attention with per-head exponential
  * decay, computed in blocks (intra-block masked product + inter-block recurrent state), and
- * decoded with a constant-size state through the `lightning-state` KV cache.
+ * decoded from the kernel's own constant-size state (core's initState/attendStep contract).
  *
  * ```ts
  * import { createRegistry } from '@weft/core';
@@ -10,19 +10,18 @@
  * import lightning from '@weft/attn-lightning';
  * const model = buildModel(createRegistry().use(standard, lightning), {
  *   vocab: 256, dModel: 64, layers: 2, heads: 4, positional: { kind: 'none' },
- *   attention: { kind: 'lightning' }, kvCache: { kind: 'lightning-state' },
+ *   attention: { kind: 'lightning' },
  * });
  * ```
  */
-import { attention, ConfigError, definePlugin, IncompatibleError, kvCache, z } from '@weft/core';
+import { attention, ConfigError, definePlugin, IncompatibleError, z } from '@weft/core';
 import { transnormerLogDecay } from './decay.js';
 import { LIGHTNING_CAPABILITIES, LightningAttention } from './lightning-attention.js';
-import { recurrentStateCacheFactory } from './recurrent-cache.js';
 import { VERSION } from './version.js';
 
 export { LightningAttention, LIGHTNING_CAPABILITIES, lightningCausal, simpleRmsNorm, type LightningAttentionOptions } from './lightning-attention.js';
 export { headSlopes, transnormerLogDecay } from './decay.js';
-export { RecurrentStateCache, recurrentStateCacheFactory, carrierOf, RECURRENT_CARRIER, type RecurrentCarrier } from './recurrent-cache.js';
+export { LightningState, lightningStateBytes } from './lightning-state.js';
 export { VERSION } from './version.js';
 
 export const LIGHTNING_PAPER = {
@@ -90,11 +89,6 @@ export default definePlugin({
         const logDecay = opts.decay ? opts.decay.map(Math.log) : transnormerLogDecay(heads, ctx.layerIndex, ctx.dims.layers);
         return new LightningAttention({ blockSize: opts.blockSize, logDecay, featureMap: opts.featureMap, normalize: opts.normalize, normEps: opts.normEps });
       },
-    }),
-    kvCache('lightning-state', {
-      description: 'Keeps the decayed state KV = Σ λ^(t−j) k_j v_jᵀ instead of keys/values: O(1) memory per layer. Needs a linear kernel (lightning, linear, cottention).',
-      capabilities: { lossy: false },
-      create: () => recurrentStateCacheFactory('lightning-state'),
     }),
   ],
 });

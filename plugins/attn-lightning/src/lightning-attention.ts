@@ -19,19 +19,26 @@
  * so nothing overflows. The sequence is zero-padded at the FRONT to a multiple of B, so the
  * state after the last block is exactly the state after the last real token.
  *
+ * Decoding: the kernel implements core's stateful-kernel contract. `initState` returns a zero
+ * KV (a `LightningState`, per query head); `attendStep` runs the T new tokens through the same
+ * block-wise form starting from that state and returns the state after them — O(1) memory.
+ *
  * TransNormerLLM wraps the op as O = Norm((φ(Q) φ(K)ᵀ ⊙ M) V) with φ = SiLU and a simple RMS
  * norm; both are options here (`featureMap`, `normalize`), because the Weft attention mixer
  * has no other place for them. `featureMap: 'identity', normalize: 'none'` is the bare op.
  */
 import {
   ShapeError,
+  StateError,
   tf,
   type AttentionCapabilities,
   type AttentionContext,
   type AttentionKernel,
+  type AttentionStateDims,
+  type LayerState,
   type Tensor,
 } from '@weft/core';
-import { carrierOf } from './recurrent-cache.js';
+import { LightningState } from './lightning-state.js';
 
 export interface LightningAttentionOptions {
   blockSize: number;
@@ -132,55 +139,85 @@ export class LightningAttention implements AttentionKernel {
 
   constructor(readonly options: LightningAttentionOptions) {}
 
+  private checkHeads(H: number): void {
+    if (this.options.logDecay.length !== H) {
+      throw new ShapeError(`lightning attention: ${this.options.logDecay.length} decay rates for ${H} query heads; give one λ per head`);
+    }
+  }
+
+  private featureMap(x: Tensor): Tensor {
+    return this.options.featureMap === 'silu' ? tf.mul(x, tf.sigmoid(x)) : x;
+  }
+
+  private finish(out: Tensor /* [B, H, L, Dv] */): Tensor {
+    return this.options.normalize === 'srms' ? simpleRmsNorm(out, this.options.normEps) : out;
+  }
+
   attend(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
-    const carrier = carrierOf(k);
     return tf.tidy(() => {
       if (!ctx.causal) throw new ShapeError('lightning attention is causal only (the decay runs forward in time); use a bidirectional kernel such as linear or dense');
       const [B, H, Lq, D] = q.shape as number[];
       const Lk = (k.shape as number[])[2];
-      const { blockSize, featureMap, normalize, normEps } = this.options;
-      if (this.options.logDecay.length !== H) {
-        throw new ShapeError(`lightning attention: ${this.options.logDecay.length} decay rates for ${H} query heads; give one λ per head`);
-      }
+      const { blockSize } = this.options;
+      this.checkHeads(H);
       const logDecay = tf.tensor1d(this.options.logDecay, 'float32'); // [H]
-      const f = (x: Tensor) => (featureMap === 'silu' ? tf.mul(x, tf.sigmoid(x)) : x);
-      const fq = f(q); // [B, H, Lq, D]
-      let fk = repeatHeads(f(k), H); // [B, H, Lk, D]
+      const fq = this.featureMap(q); // [B, H, Lq, D]
+      let fk = repeatHeads(this.featureMap(k), H); // [B, H, Lk, D]
       const vv = repeatHeads(v, H); // [B, H, Lk, Dv]
       if (ctx.keyPaddingMask) fk = tf.mul(fk, tf.reshape(tf.cast(ctx.keyPaddingMask, 'float32'), [-1, 1, Lk, 1]));
       const Dv = (vv.shape as number[])[3];
 
-      let out: Tensor;
-      if (carrier) {
-        if (Lq !== Lk) throw new ShapeError(`lightning attention: expected as many new queries as new keys when decoding from a state; got ${Lq} vs ${Lk}`);
-        if (carrier.owner !== undefined && carrier.owner !== LightningAttention.kind) {
-          throw new ShapeError(`lightning attention: the cached state was written by attention kind "${carrier.owner}"; use one kernel per cache`);
-        }
-        const [S0] = (carrier.state ?? []) as Tensor[];
-        const res = lightningCausal(fq, fk, vv, logDecay, blockSize, S0);
-        carrier.fold(LightningAttention.kind, [res.S]);
-        out = res.out;
-      } else {
-        const prefix = Lk - Lq;
-        if (prefix < 0 || ctx.queryOffset !== prefix) {
-          throw new ShapeError(
-            `lightning attention: needs queryOffset = Lk - Lq (queries aligned to the last keys); got queryOffset ${ctx.queryOffset} with Lq ${Lq}, Lk ${Lk}`,
-          );
-        }
-        if (prefix === 0) {
-          out = lightningCausal(fq, fk, vv, logDecay, blockSize).out;
-        } else {
-          // Full KV cache: fold the cached prefix into KV_0 = Σ_{j<p} λ^(p−1−j) k_j v_jᵀ (O(context)).
-          const kPre = tf.slice(fk, [0, 0, 0, 0], [B, H, prefix, D]); // [B, H, p, D]
-          const vPre = tf.slice(vv, [0, 0, 0, 0], [B, H, prefix, Dv]); // [B, H, p, Dv]
-          const w = tf.expandDims(decayPow(logDecay, tf.sub(prefix - 1, tf.range(0, prefix, 1, 'float32'))), -1); // [1, H, p, 1]
-          const S0 = tf.matMul(tf.mul(kPre, w), vPre, true, false); // [B, H, D, Dv]
-          const kNew = tf.slice(fk, [0, 0, prefix, 0], [B, H, Lq, D]);
-          const vNew = tf.slice(vv, [0, 0, prefix, 0], [B, H, Lq, Dv]);
-          out = lightningCausal(fq, kNew, vNew, logDecay, blockSize, S0).out;
-        }
+      const prefix = Lk - Lq;
+      if (prefix < 0 || ctx.queryOffset !== prefix) {
+        throw new ShapeError(
+          `lightning attention: needs queryOffset = Lk - Lq (queries aligned to the last keys); got queryOffset ${ctx.queryOffset} with Lq ${Lq}, Lk ${Lk}`,
+        );
       }
-      return normalize === 'srms' ? simpleRmsNorm(out, normEps) : out; // [B, H, Lq, Dv]
+      if (prefix === 0) return this.finish(lightningCausal(fq, fk, vv, logDecay, blockSize).out);
+      // Keys beyond the queries (a caller holding every key): fold the prefix into
+      // KV_0 = Σ_{j<p} λ^(p−1−j) k_j v_jᵀ (O(context)).
+      const kPre = tf.slice(fk, [0, 0, 0, 0], [B, H, prefix, D]); // [B, H, p, D]
+      const vPre = tf.slice(vv, [0, 0, 0, 0], [B, H, prefix, Dv]); // [B, H, p, Dv]
+      const w = tf.expandDims(decayPow(logDecay, tf.sub(prefix - 1, tf.range(0, prefix, 1, 'float32'))), -1); // [1, H, p, 1]
+      const S0 = tf.matMul(tf.mul(kPre, w), vPre, true, false); // [B, H, D, Dv]
+      const kNew = tf.slice(fk, [0, 0, prefix, 0], [B, H, Lq, D]);
+      const vNew = tf.slice(vv, [0, 0, prefix, 0], [B, H, Lq, Dv]);
+      return this.finish(lightningCausal(fq, kNew, vNew, logDecay, blockSize, S0).out); // [B, H, Lq, Dv]
     });
+  }
+
+  /** Zero state KV_0 = 0, one [Dh, Dh] matrix per query head. */
+  initState(batch: number, dims: AttentionStateDims): LightningState {
+    this.checkHeads(dims.heads);
+    return new LightningState(tf.keep(tf.zeros([batch, dims.heads, dims.headDim, dims.headDim])), 0);
+  }
+
+  /**
+   * Causal decoding of T new tokens from the state (Sec. 3.3, run block-wise): q [B, H, T, Dh],
+   * k [B, Hkv, T, Dh], v [B, Hkv, T, Dv]. Consumes `state`; returns [B, H, T, Dv] and the next state.
+   */
+  attendStep(q: Tensor, k: Tensor, v: Tensor, state: LayerState, ctx: AttentionContext): [Tensor, LayerState] {
+    if (!(state instanceof LightningState)) {
+      throw new StateError('lightning attention: attendStep needs the state from this kernel\'s initState (a LightningState); create the cache with model.initCache(batch)');
+    }
+    if (!ctx.causal) throw new ShapeError('lightning attention is causal only (the decay runs forward in time); use a bidirectional kernel such as linear or dense');
+    const [B, H, T, D] = q.shape as number[];
+    const Tk = (k.shape as number[])[2];
+    if (Tk !== T) throw new ShapeError(`lightning attention: attendStep expects as many new keys as new queries; got q [${q.shape}] and k [${k.shape}]`);
+    const [Bs, Hs, Ds] = state.S.shape as number[];
+    if (Bs !== B || Hs !== H || Ds !== D) {
+      throw new StateError(`lightning attention: the state holds KV [${state.S.shape}] but the new queries are [${q.shape}]; the state belongs to another batch size or layer`);
+    }
+    this.checkHeads(H);
+    const [out, S] = tf.tidy(() => {
+      const logDecay = tf.tensor1d(this.options.logDecay, 'float32'); // [H]
+      let fk = repeatHeads(this.featureMap(k), H); // [B, H, T, D]
+      if (ctx.keyPaddingMask) fk = tf.mul(fk, tf.reshape(tf.cast(ctx.keyPaddingMask, 'float32'), [-1, 1, T, 1]));
+      const res = lightningCausal(this.featureMap(q), fk, repeatHeads(v, H), logDecay, this.options.blockSize, state.S);
+      return [this.finish(res.out), res.S]; // [B, H, T, Dv], [B, H, D, Dv]
+    });
+    const next = new LightningState(tf.keep(S), state.tokens + T);
+    state.dispose();
+    return [out, next];
   }
 }

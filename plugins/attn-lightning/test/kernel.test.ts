@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRegistry, Rng, tf } from '@weft/core';
+import { createRegistry, Rng, tf, type LayerState } from '@weft/core';
 import { attentionKernelConformance, describeWithBackends, expectTensorsClose, gradCheck, makeAttentionContext, naiveAttention } from '@weft/core/testing';
-import lightning, { headSlopes, LightningAttention, lightningCausal, transnormerLogDecay, VERSION } from '@weft/attn-lightning';
+import lightning, { headSlopes, LightningAttention, LightningState, lightningCausal, transnormerLogDecay, VERSION } from '@weft/attn-lightning';
 import { naiveDecayedLinear } from './naive.js';
 
 const LAMBDA = [0.5, 0.8, 0.95, 1];
@@ -96,6 +96,45 @@ describeWithBackends('lightning attention vs naive decayed linear attention', ()
     expectTensorsClose(a, whole.out, { atol: 1e-5, rtol: 1e-4 });
     expectTensorsClose(b2, whole.S, { atol: 1e-5, rtol: 1e-4 });
     tf.dispose([logDecay, a, b2, whole.out, whole.S]);
+  });
+
+  it('attendStep from initState, fed 4 + 1 + 1 + 5 + 2 tokens over 2 kv heads, equals one attend call (TransNormerLLM wrapping); state size constant', () => {
+    const Hkv = 2, Lt = 13;
+    const kk = rng.normalTensor([B, Hkv, Lt, D]);
+    const vv = rng.normalTensor([B, Hkv, Lt, D]);
+    const qq = rng.normalTensor([B, H, Lt, D]);
+    const kernel = full(2);
+    const whole = kernel.attend(qq, kk, vv, makeAttentionContext({ causal: true }));
+    // Independent reference for the whole sequence: kv heads expanded by hand, then the naive loops.
+    const expand = (x: tf.Tensor) => (x.arraySync() as number[][][][]).map((row) => [0, 0, 1, 1].map((g) => row[g])).flat(3);
+    const ref = naiveDecayedLinear(qq.dataSync(), expand(kk), expand(vv), { B, H, Lq: Lt, Lk: Lt, D, Dv: D }, LAMBDA, { silu: true, rmsNorm: 1e-6 });
+    expectTensorsClose(whole, ref, { atol: 1e-5, rtol: 1e-4 });
+    let state: LayerState = kernel.initState(B, { heads: H, kvHeads: Hkv, headDim: D, layerIndex: 0 });
+    expect(state.bytes()).toBe(4 * B * H * D * D);
+    const outs: tf.Tensor[] = [];
+    let t = 0;
+    for (const n of [4, 1, 1, 5, 2]) {
+      const piece = (x: tf.Tensor) => x.slice([0, 0, t, 0], [-1, -1, n, -1]);
+      const [a, b, c] = [piece(qq), piece(kk), piece(vv)];
+      const prev = state as LightningState;
+      const [o, next] = kernel.attendStep(a, b, c, state, makeAttentionContext({ causal: true }));
+      expect(prev.S.isDisposed).toBe(true); // consumed
+      state = next;
+      expect(state.bytes()).toBe(4 * B * H * D * D);
+      outs.push(o);
+      tf.dispose([a, b, c]);
+      t += n;
+    }
+    const stepped = tf.concat(outs, 2);
+    expectTensorsClose(stepped, ref, { atol: 1e-5, rtol: 1e-4 });
+    expect((state as LightningState).tokens).toBe(Lt);
+    tf.dispose([qq, kk, vv, whole, stepped, ...outs]);
+    state.dispose();
+  });
+
+  it('attendStep refuses a state it did not create', () => {
+    const foreign: LayerState = { bytes: () => 0, dispose: () => undefined };
+    expect(() => bare(4).attendStep(q, k, v, foreign, makeAttentionContext({ causal: true }))).toThrow(/needs the state from this kernel's initState.*model\.initCache/);
   });
 
   it('refuses bidirectional use with a message that says what to use', () => {

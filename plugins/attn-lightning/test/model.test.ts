@@ -4,7 +4,7 @@ import { ConfigError, createRegistry, definePlugin, IncompatibleError, positiona
 import { describeWithBackends, expectNoLeaks, expectTensorsClose } from '@weft/core/testing';
 import { buildModel, CausalLM, generate, standard } from '@weft/nn';
 import rope from '@weft/pos-rope';
-import lightning from '@weft/attn-lightning';
+import lightning, { lightningStateBytes } from '@weft/attn-lightning';
 
 const fakeBias = definePlugin({
   name: '@weft/test-fake-bias',
@@ -51,7 +51,6 @@ describeWithBackends('lightning attention in a causal LM', () => {
       vocab: 256, dModel: 64, layers: 2, heads: 4,
       positional: { kind: 'none' },
       attention: { kind: 'lightning', blockSize: 64 },
-      kvCache: { kind: 'lightning-state' }, // O(1) decoding memory
     }) as CausalLM;
     const ids = tf.tensor2d([[1, 2, 3, 4, 5, 6, 7, 8]], [1, 8], 'int32');
     const logits = model.forward(ids); // [1, 8, 256]
@@ -63,22 +62,35 @@ describeWithBackends('lightning attention in a causal LM', () => {
     model.dispose();
   });
 
-  it('model.step == model.forward with the constant-memory "lightning-state" cache (size constant once decoding)', () => {
-    const model = buildModel(createRegistry().use(standard, lightning), { ...config, kvCache: { kind: 'lightning-state' }, seed: 3 }) as CausalLM;
+  it('model.step == model.forward decoding from the kernel state, whose size is constant and equals the formula', () => {
+    const model = buildModel(createRegistry().use(standard, lightning), { ...config, seed: 3 }) as CausalLM;
+    const cache = model.initCache(2);
+    const empty = cache.bytes();
+    cache.dispose();
     const bytes = expectStepEqualsForward(model, seq);
-    expect(new Set(bytes.slice(2)).size).toBe(1);
+    // 3 layers × KV [B, H, Dh, Dh] float32, B = 2, H = 4, Dh = 32 / 4 = 8.
+    const perLayer = 4 * 2 * 4 * 8 * 8;
+    expect(lightningStateBytes(2, 4, 8)).toBe(perLayer);
+    expect(empty).toBe(3 * perLayer);
+    expect(bytes).toEqual(bytes.map(() => 3 * perLayer)); // after the prompt, after 3 tokens, after each single token
     model.dispose();
   });
 
-  it('model.step == model.forward with the full KV cache (exact O(context) path), also with rope and explicit decay', () => {
-    const m1 = buildModel(createRegistry().use(standard, lightning), { ...config, seed: 4 }) as CausalLM;
-    expectStepEqualsForward(m1, seq);
-    m1.dispose();
-    const m2 = buildModel(createRegistry().use(standard, lightning, rope), {
-      ...config, positional: { kind: 'rope' }, attention: { kind: 'lightning', blockSize: 3, decay: [0.5, 0.7, 0.9, 0.99] }, kvCache: { kind: 'lightning-state' }, seed: 5,
+  it('model.step == model.forward with rope and explicit decay; the default kvCache "full" config is not used', () => {
+    const m = buildModel(createRegistry().use(standard, lightning, rope), {
+      ...config, positional: { kind: 'rope' }, attention: { kind: 'lightning', blockSize: 3, decay: [0.5, 0.7, 0.9, 0.99] }, kvCache: { kind: 'full' }, seed: 5,
     }) as CausalLM;
-    expectStepEqualsForward(m2, seq);
-    m2.dispose();
+    expect(new Set(expectStepEqualsForward(m, seq)).size).toBe(1);
+    m.dispose();
+  });
+
+  it('greedy generate agrees with and without the cache', () => {
+    const model = buildModel(createRegistry().use(standard, lightning), { ...config, seed: 6 }) as CausalLM;
+    const prompts = [[1, 5, 2, 9], [3, 3, 8, 1]];
+    const cached = generate(model, prompts, { maxNewTokens: 8, temperature: 0, useCache: true });
+    const recomputed = generate(model, prompts, { maxNewTokens: 8, temperature: 0, useCache: false });
+    expect(cached).toEqual(recomputed);
+    model.dispose();
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * @weft/attn-linear — linear attention with the elu+1 feature map (Katharopoulos et al. 2020,
  * "Transformers are RNNs"): O(L) training through a chunkwise parallel form and O(1)-memory
- * decoding through the `linear-state` KV cache.
+ * decoding from the kernel's own recurrent state (S, z) (core's initState/attendStep contract).
  *
  * ```ts
  * import { createRegistry } from '@weft/core';
@@ -9,17 +9,16 @@
  * import linear from '@weft/attn-linear';
  * const model = buildModel(createRegistry().use(standard, linear), {
  *   vocab: 256, dModel: 64, layers: 2, heads: 4, positional: { kind: 'none' },
- *   attention: { kind: 'linear' }, kvCache: { kind: 'linear-state' },
+ *   attention: { kind: 'linear' },
  * });
  * ```
  */
-import { attention, definePlugin, IncompatibleError, kvCache, z } from '@weft/core';
+import { attention, definePlugin, IncompatibleError, z } from '@weft/core';
 import { LINEAR_CAPABILITIES, LinearAttention } from './linear-attention.js';
-import { recurrentStateCacheFactory } from './recurrent-cache.js';
 import { VERSION } from './version.js';
 
 export { LinearAttention, LINEAR_CAPABILITIES, phi, causalLinear, bidirectionalLinear, repeatHeads, type LinearAttentionOptions } from './linear-attention.js';
-export { RecurrentStateCache, recurrentStateCacheFactory, carrierOf, RECURRENT_CARRIER, type RecurrentCarrier } from './recurrent-cache.js';
+export { LinearAttentionState, linearStateBytes } from './linear-state.js';
 export { VERSION } from './version.js';
 
 export const LINEAR_PAPER = {
@@ -47,7 +46,7 @@ export default definePlugin({
   description: 'Linear attention φ(q)ᵀΣφ(k)vᵀ / φ(q)ᵀΣφ(k) with φ = elu+1: chunked causal training, bidirectional form, constant-memory decoding.',
   provides: [
     attention('linear', {
-      description: 'Linear attention (elu+1 feature map, no 1/sqrt(d), eps 1e-6): chunkwise causal form, bidirectional form, recurrent decoding.',
+      description: 'Linear attention (elu+1 feature map, no 1/sqrt(d), eps 1e-6): chunkwise causal form, bidirectional form, recurrent decoding from (S, z).',
       options: linearOptions,
       capabilities: LINEAR_CAPABILITIES,
       check: (_opts, env) => {
@@ -61,11 +60,6 @@ export default definePlugin({
         }
       },
       create: (opts) => new LinearAttention(opts),
-    }),
-    kvCache('linear-state', {
-      description: 'Keeps the linear-attention state (S = Σφ(k)vᵀ, z = Σφ(k)) instead of keys/values: O(1) memory per layer. Needs a linear kernel (linear, lightning, cottention).',
-      capabilities: { lossy: false },
-      create: () => recurrentStateCacheFactory('linear-state'),
     }),
   ],
 });

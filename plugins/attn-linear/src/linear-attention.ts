@@ -21,19 +21,24 @@
  * (an exclusive prefix sum over chunks). C = 1 is the RNN of eq. 18-20; C ≥ L is the masked
  * quadratic form. Results do not depend on C beyond float rounding.
  *
- * Decoding: with a `RecurrentStateCache` the kernel starts from the carried (S_0, z_0) and
- * returns the state after the new tokens — O(1) memory per step. With a full KV cache it folds
- * the cached prefix into (S_0, z_0) on the fly: exact, but O(context) per step.
+ * Decoding: the kernel implements core's stateful-kernel contract. `initState` returns zero
+ * (S, z) (a `LinearAttentionState`); `attendStep` continues the chunkwise form from that state
+ * for the T new tokens and returns the state after them — O(1) memory per step. (`attend` with
+ * Lq < Lk, queries aligned to the last keys, still folds the key prefix into (S_0, z_0) on the
+ * fly, for callers that hold every key and value.)
  */
 import {
   ShapeError,
+  StateError,
   tf,
   type AttentionCapabilities,
   type AttentionContext,
   type AttentionKernel,
+  type AttentionStateDims,
+  type LayerState,
   type Tensor,
 } from '@weft/core';
-import { carrierOf } from './recurrent-cache.js';
+import { LinearAttentionState } from './linear-state.js';
 
 export interface LinearAttentionOptions {
   chunkSize: number;
@@ -145,7 +150,6 @@ export class LinearAttention implements AttentionKernel {
   constructor(readonly options: LinearAttentionOptions) {}
 
   attend(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
-    const carrier = carrierOf(k);
     return tf.tidy(() => {
       const [, H, Lq] = q.shape as number[];
       const Lk = (k.shape as number[])[2];
@@ -154,22 +158,8 @@ export class LinearAttention implements AttentionKernel {
       let fk = repeatHeads(phi(k), H); // [B, H, Lk, Dh]
       const vv = repeatHeads(v, H); // [B, H, Lk, Dv]
       if (ctx.keyPaddingMask) fk = tf.mul(fk, tf.reshape(tf.cast(ctx.keyPaddingMask, 'float32'), [-1, 1, Lk, 1]));
-      if (!ctx.causal) {
-        if (carrier) throw new ShapeError('linear attention: a recurrent state cache is for causal decoding only');
-        return bidirectionalLinear(fq, fk, vv, eps);
-      }
-      if (carrier) {
-        // Constant-memory decoding: continue from the carried state.
-        if (Lq !== Lk) throw new ShapeError(`linear attention: expected as many new queries as new keys when decoding from a state; got ${Lq} vs ${Lk}`);
-        if (carrier.owner !== undefined && carrier.owner !== LinearAttention.kind) {
-          throw new ShapeError(`linear attention: the cached state was written by attention kind "${carrier.owner}"; use one kernel per cache`);
-        }
-        const [S0, z0] = (carrier.state ?? []) as Tensor[];
-        const { out, S, z } = causalLinear(fq, fk, vv, chunkSize, eps, S0, z0);
-        carrier.fold(LinearAttention.kind, [S, z]);
-        return out;
-      }
-      // Queries aligned to the last Lq keys (bottom-right, the mixer's decoding layout).
+      if (!ctx.causal) return bidirectionalLinear(fq, fk, vv, eps);
+      // Queries aligned to the last Lq keys (bottom-right).
       const prefix = Lk - Lq;
       if (prefix < 0 || ctx.queryOffset !== prefix) {
         throw new ShapeError(
@@ -187,5 +177,43 @@ export class LinearAttention implements AttentionKernel {
       const vNew = tf.slice(vv, [0, 0, prefix, 0], [B, H, Lq, Dv]);
       return causalLinear(fq, kNew, vNew, chunkSize, eps, S0, z0).out;
     });
+  }
+
+  /** Zero state (S_0 = 0, z_0 = 0) per key/value head. */
+  initState(batch: number, dims: AttentionStateDims): LinearAttentionState {
+    const { kvHeads, headDim } = dims;
+    return new LinearAttentionState(tf.keep(tf.zeros([batch, kvHeads, headDim, headDim])), tf.keep(tf.zeros([batch, kvHeads, headDim])), 0);
+  }
+
+  /**
+   * Causal decoding of T new tokens from the state (eq. 18-20, run chunkwise): q [B, H, T, Dh],
+   * k [B, Hkv, T, Dh], v [B, Hkv, T, Dv]. Consumes `state`; returns [B, H, T, Dv] and the next state.
+   */
+  attendStep(q: Tensor, k: Tensor, v: Tensor, state: LayerState, ctx: AttentionContext): [Tensor, LayerState] {
+    if (!(state instanceof LinearAttentionState)) {
+      throw new StateError('linear attention: attendStep needs the state from this kernel\'s initState (a LinearAttentionState); create the cache with model.initCache(batch)');
+    }
+    if (!ctx.causal) throw new ShapeError('linear attention: attendStep decodes causally; a bidirectional model has no decoding state');
+    const [B, H, T, D] = q.shape as number[];
+    const [Bk, Hkv, Tk] = k.shape as number[];
+    const [Bs, Hs, Ds] = state.S.shape as number[];
+    if (Tk !== T || Bk !== B) throw new ShapeError(`linear attention: attendStep expects as many new keys as new queries; got q [${q.shape}] and k [${k.shape}]`);
+    if (Bs !== B || Hs !== Hkv || Ds !== D) {
+      throw new StateError(`linear attention: the state holds S [${state.S.shape}] but the new keys are [${k.shape}]; the state belongs to another batch size or layer`);
+    }
+    const [out, S, z] = tf.tidy(() => {
+      const { chunkSize, eps } = this.options;
+      let fk = phi(k); // [B, Hkv, T, Dh]
+      if (ctx.keyPaddingMask) fk = tf.mul(fk, tf.reshape(tf.cast(ctx.keyPaddingMask, 'float32'), [-1, 1, T, 1]));
+      const S0 = repeatHeads(state.S, H); // [B, H, Dh, Dv]
+      const z0 = tf.reshape(repeatHeads(tf.expandDims(state.z, -1), H), [B, H, D]); // [B, H, Dh]
+      const o = causalLinear(phi(q), repeatHeads(fk, H), repeatHeads(v, H), chunkSize, eps, S0, z0).out; // [B, H, T, Dv]
+      const S1 = tf.add(state.S, tf.matMul(fk, v, true, false)); // [B, Hkv, Dh, Dv]
+      const z1 = tf.add(state.z, tf.sum(fk, 2)); // [B, Hkv, Dh]
+      return [o, S1, z1];
+    });
+    const next = new LinearAttentionState(tf.keep(S), tf.keep(z), state.tokens + T);
+    state.dispose();
+    return [out, next];
   }
 }

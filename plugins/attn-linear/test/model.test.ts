@@ -2,7 +2,7 @@ import { createRegistry, definePlugin, IncompatibleError, positional, Rng, tf, t
 import { describeWithBackends, expectNoLeaks, expectTensorsClose } from '@weft/core/testing';
 import { buildModel, CausalLM, generate, standard } from '@weft/nn';
 import rope from '@weft/pos-rope';
-import linear from '@weft/attn-linear';
+import linear, { linearStateBytes } from '@weft/attn-linear';
 
 /** A stand-in ALiBi: any positional encoding with a logit bias. */
 const fakeBias = definePlugin({
@@ -55,7 +55,6 @@ describeWithBackends('linear attention in a causal LM', () => {
       vocab: 256, dModel: 64, layers: 2, heads: 4,
       positional: { kind: 'none' },
       attention: { kind: 'linear', chunkSize: 64 },
-      kvCache: { kind: 'linear-state' }, // O(1) decoding memory
     }) as CausalLM;
     const ids = tf.tensor2d([[1, 2, 3, 4, 5, 6, 7, 8]], [1, 8], 'int32');
     const logits = model.forward(ids); // [1, 8, 256]
@@ -67,36 +66,37 @@ describeWithBackends('linear attention in a causal LM', () => {
     model.dispose();
   });
 
-  it('model.step == model.forward through the constant-memory "linear-state" cache, whose size does not grow', () => {
-    const model = buildModel(createRegistry().use(standard, linear), { ...config, kvCache: { kind: 'linear-state' }, seed: 3 }) as CausalLM;
+  it('model.step == model.forward decoding from the kernel state (S, z), whose size is constant and equals the formula', () => {
+    const model = buildModel(createRegistry().use(standard, linear), { ...config, seed: 3 }) as CausalLM;
+    const cache = model.initCache(2);
+    const empty = cache.bytes();
+    cache.dispose();
     const { bytes } = expectStepEqualsForward(model, seq);
-    // After the first single-token step the cache holds S, z and one pending token: constant from then on.
-    const single = bytes.slice(2);
-    expect(new Set(single).size).toBe(1);
-    // ... and smaller than keeping every key and value of 14 tokens would be.
-    const full = buildModel(createRegistry().use(standard, linear), { ...config, seed: 3 }) as CausalLM;
-    const fullBytes = expectStepEqualsForward(full, seq).bytes;
-    expect(fullBytes[fullBytes.length - 1]).toBeGreaterThan(fullBytes[2]);
+    // 2 layers × (S [B, Hkv, Dh, Dh] + z [B, Hkv, Dh]) float32, B = 2, Hkv = 4, Dh = 32 / 4 = 8.
+    const perLayer = 4 * 2 * 4 * (8 * 8 + 8);
+    expect(linearStateBytes(2, 4, 8)).toBe(perLayer);
+    expect(empty).toBe(2 * perLayer);
+    expect(bytes).toEqual(bytes.map(() => 2 * perLayer)); // after the prompt, after 3 tokens, after each single token
     model.dispose();
-    full.dispose();
   });
 
-  it('model.step == model.forward through the full KV cache (the exact O(context) path)', () => {
-    const model = buildModel(createRegistry().use(standard, linear), { ...config, seed: 4 }) as CausalLM;
-    expectStepEqualsForward(model, seq);
+  it('the default kvCache "full" config is not used: decoding memory does not grow with the context', () => {
+    const model = buildModel(createRegistry().use(standard, linear), { ...config, kvCache: { kind: 'full' }, seed: 4 }) as CausalLM;
+    const { bytes } = expectStepEqualsForward(model, seq);
+    expect(new Set(bytes).size).toBe(1);
     model.dispose();
   });
 
   it('works with rotary (rope) and additive (sinusoidal) encodings, decoding included', () => {
     for (const pos of ['rope', 'sinusoidal']) {
-      const model = buildModel(createRegistry().use(standard, linear, rope), { ...config, positional: { kind: pos }, kvCache: { kind: 'linear-state' }, seed: 5 }) as CausalLM;
+      const model = buildModel(createRegistry().use(standard, linear, rope), { ...config, positional: { kind: pos }, seed: 5 }) as CausalLM;
       expectStepEqualsForward(model, seq);
       model.dispose();
     }
   });
 
   it('greedy generate agrees with and without the cache', () => {
-    const model = buildModel(createRegistry().use(standard, linear), { ...config, kvCache: { kind: 'linear-state' }, seed: 6 }) as CausalLM;
+    const model = buildModel(createRegistry().use(standard, linear), { ...config, seed: 6 }) as CausalLM;
     const prompts = [[1, 5, 2, 9], [3, 3, 8, 1]];
     const cached = generate(model, prompts, { maxNewTokens: 8, temperature: 0, useCache: true });
     const recomputed = generate(model, prompts, { maxNewTokens: 8, temperature: 0, useCache: false });
@@ -162,17 +162,5 @@ describe('linear attention: config-time errors', () => {
     expect(() => registry.validate('attention', { kind: 'linear', chunkSize: 2.5 }, 'attention')).toThrow(/chunkSize must be a whole number.*got 2\.5/);
     expect(() => registry.validate('attention', { kind: 'linear', eps: -1 }, 'attention')).toThrow(/attention\.eps: eps must be > 0.*use 1e-6.*got -1/);
     expect(() => registry.validate('attention', { kind: 'linear', chunk: 8 }, 'attention')).toThrow(/attention\.chunk: attention "linear" has no option "chunk" \(options: chunkSize, eps\)/);
-  });
-
-  it('the linear-state cache refuses a kernel that does not fold the state (dense), instead of forgetting tokens', () => {
-    const model = buildModel(createRegistry().use(standard, linear), { ...base, attention: { kind: 'dense' }, kvCache: { kind: 'linear-state' } }) as CausalLM;
-    const cache = model.initCache(1);
-    const a = tf.tensor2d([[1, 2]], [1, 2], 'int32');
-    const b = tf.tensor2d([[3]], [1, 1], 'int32');
-    const first = model.step(a, cache);
-    expect(() => model.step(b, cache)).toThrow(/kvCache "linear-state" keeps only a linear-attention state, but the attention kernel did not fold the previous 2 token\(s\).*use kvCache "full"/);
-    tf.dispose([a, b, first]);
-    cache.dispose();
-    model.dispose();
   });
 });

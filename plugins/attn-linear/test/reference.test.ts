@@ -1,6 +1,6 @@
-import { Rng, tf } from '@weft/core';
+import { Rng, tf, type LayerState } from '@weft/core';
 import { describeWithBackends, expectTensorsClose, makeAttentionContext, naiveAttention } from '@weft/core/testing';
-import { LinearAttention } from '@weft/attn-linear';
+import { LinearAttention, LinearAttentionState } from '@weft/attn-linear';
 import { naiveLinearAttention } from './naive.js';
 
 const make = (chunkSize = 64) => new LinearAttention({ chunkSize, eps: 1e-6 });
@@ -92,6 +92,44 @@ describeWithBackends('linear attention vs the quadratic φ-attention', () => {
     const ref = naiveLinearAttention(qq.dataSync(), kRep, vRep, { B: 1, H: Hq, Lq: 6, Lk: 6, D, Dv }, { causal: true });
     expectTensorsClose(out, ref, { atol: 1e-5, rtol: 1e-4 });
     tf.dispose([qq, kk, vv, out]);
+  });
+
+  it('attendStep from initState, fed 4 + 1 + 1 + 5 + 2 tokens with grouped kv heads, equals the naive causal form; state size is constant', () => {
+    const Hq = 4, Hkv = 2, Lt = 13;
+    const qq = rng.normalTensor([B, Hq, Lt, D]);
+    const kk = rng.normalTensor([B, Hkv, Lt, D]);
+    const vv = rng.normalTensor([B, Hkv, Lt, D]);
+    const kernel = make(2);
+    let state: LayerState = kernel.initState(B, { heads: Hq, kvHeads: Hkv, headDim: D, layerIndex: 0 });
+    const bytes0 = state.bytes();
+    expect(bytes0).toBe(4 * B * Hkv * (D * D + D));
+    const outs: tf.Tensor[] = [];
+    let t = 0;
+    for (const n of [4, 1, 1, 5, 2]) {
+      const piece = (x: tf.Tensor) => x.slice([0, 0, t, 0], [-1, -1, n, -1]);
+      const [a, b, c] = [piece(qq), piece(kk), piece(vv)];
+      const [o, next] = kernel.attendStep(a, b, c, state, makeAttentionContext({ causal: true }));
+      expect(state instanceof LinearAttentionState && state.S.isDisposed).toBe(true); // consumed
+      state = next;
+      expect(state.bytes()).toBe(bytes0);
+      outs.push(o);
+      tf.dispose([a, b, c]);
+      t += n;
+    }
+    const stepped = tf.concat(outs, 2);
+    const kd = kk.arraySync() as number[][][][];
+    const vd = vv.arraySync() as number[][][][];
+    const expand = (x: number[][][][]) => x.map((row) => [0, 0, 1, 1].map((g) => row[g])).flat(3);
+    const ref = naiveLinearAttention(qq.dataSync(), expand(kd), expand(vd), { B, H: Hq, Lq: Lt, Lk: Lt, D, Dv: D }, { causal: true });
+    expectTensorsClose(stepped, ref, { atol: 1e-5, rtol: 1e-4 });
+    expect((state as LinearAttentionState).tokens).toBe(Lt);
+    tf.dispose([qq, kk, vv, stepped, ...outs]);
+    state.dispose();
+  });
+
+  it('attendStep refuses a state it did not create, saying where to get one', () => {
+    const foreign: LayerState = { bytes: () => 0, dispose: () => undefined };
+    expect(() => make().attendStep(q, k, v, foreign, makeAttentionContext({ causal: true }))).toThrow(/needs the state from this kernel's initState.*model\.initCache/);
   });
 
   it('refuses a causal call whose queries are not aligned to the last keys, naming the values', () => {
