@@ -37,8 +37,13 @@ export interface SlotConfig {
 
 export interface CreateContext {
   readonly registry: Registry;
-  /** The model's child container: per-model services and state live here. */
+  /**
+   * The container of what is being built: a layer's own child container inside a model build
+   * (layer-scoped services such as the layer's positional encoding), else the model's.
+   */
   readonly container: DependencyContainer;
+  /** The model's child container, shared by all its layers: per-model state lives here. */
+  readonly modelContainer: DependencyContainer;
   readonly rng: Rng;
   readonly dims: ModelDims;
   readonly layerIndex: number;

@@ -218,6 +218,7 @@ export class Registry {
     const container = ctx.container ?? this.createScope();
     const context = this.makeContext({
       container,
+      modelContainer: ctx.modelContainer ?? container,
       rng: ctx.rng ?? container.resolve(RNG).fork(path),
       dims: { ...DEFAULT_DIMS, ...ctx.dims },
       layerIndex: ctx.layerIndex ?? 0,

@@ -119,6 +119,8 @@ export interface AttentionCapabilities {
   decode: boolean;
   /** Can report its attention weights. */
   weights: boolean;
+  /** Decodes from its own fixed-size state (initState/attendStep), not from a KV cache. */
+  state?: boolean;
 }
 
 /** Sizes a stateful attention kernel needs to allocate its decoding state. */

@@ -15,7 +15,7 @@ export interface StackBuild {
 }
 
 export function contextFor(b: StackBuild, container: DependencyContainer, path: string, layerIndex: number): CreateContext {
-  return b.registry.makeContext({ container, rng: b.rng.fork(path), dims: b.resolved.dims, layerIndex, path });
+  return b.registry.makeContext({ container, modelContainer: b.container, rng: b.rng.fork(path), dims: b.resolved.dims, layerIndex, path });
 }
 
 /** Build layers; `prefix` names the stack in paths (`layers`, `encoder`), `indexOffset` numbers layers model-wide. */

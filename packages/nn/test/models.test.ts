@@ -1,5 +1,5 @@
 import { createRegistry, Rng, tf, useBackend, type Batch } from '@weft/core';
-import { attentionKernelConformance, describeWithBackends, expectNoLeaks, expectTensorsClose, mixerConformance, naiveAttention } from '@weft/core/testing';
+import { attentionKernelConformance, describeWithBackends, expectNoLeaks, expectTensorsClose, gradCheck, mixerConformance, naiveAttention } from '@weft/core/testing';
 import { buildModel, CausalLM, DenseAttention, EncoderClassifier, EncoderDecoder, generate, maskedCrossEntropy, RECORD_ATTENTION, standard } from '@weft/nn';
 
 const registry = createRegistry().use(standard);
@@ -30,6 +30,20 @@ describe('dense attention extras', () => {
     const ref = naiveAttention(q.dataSync(), k.dataSync(), v.dataSync(), { B, H, Hkv, Lq, Lk, Dh }, { causal: true, scale: 0.5, allowed: (_b, i, j) => qSeg[i] === kSeg[j] });
     expectTensorsClose(out, ref, { atol: 1e-5 });
     tf.dispose([q, k, v, seg, out]);
+  });
+});
+
+describe('grouped-query gradients', () => {
+  beforeAll(() => useBackend('cpu'));
+  it('flow to shared key/value heads (finite differences)', () => {
+    const rng = new Rng(11);
+    const q = rng.normalTensor([1, 4, 3, 2]);
+    const k = rng.normalTensor([1, 2, 3, 2]);
+    const v = rng.normalTensor([1, 2, 3, 2]);
+    const kernel = new DenseAttention();
+    const ctx = { causal: true, scale: 0.7, queryOffset: 0, training: false, rng, layerIndex: 0 };
+    gradCheck((qq, kk, vv) => tf.sum(tf.square(kernel.attend(qq, kk, vv, ctx))) as tf.Scalar, [q, k, v], { eps: 1e-2, atol: 2e-2, rtol: 2e-2 });
+    tf.dispose([q, k, v]);
   });
 });
 

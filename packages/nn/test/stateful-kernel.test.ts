@@ -3,7 +3,7 @@
  * initState/attendStep (the linear-attention family), instead of a KV cache.
  * Test kernel: causal running mean of v (out_i = mean_{j<=i} v_j), state = (Σ v, count).
  */
-import { attention, createRegistry, definePlugin, tf, useBackend, type AttentionContext, type LayerState, type Tensor } from '@weft/core';
+import { attention, createRegistry, definePlugin, IncompatibleError, kvCache, tf, useBackend, type AttentionContext, type LayerState, type Tensor } from '@weft/core';
 import { expectTensorsClose } from '@weft/core/testing';
 import { buildModel, standard, type CausalLM } from '@weft/nn';
 
@@ -18,7 +18,7 @@ class MeanState implements LayerState {
 }
 
 const runningMean = {
-  supports: { causal: true, bidirectional: false, bias: false, padding: false, segments: false, decode: true, weights: false },
+  supports: { causal: true, bidirectional: false, bias: false, padding: false, segments: false, decode: true, weights: false, state: true },
   attend(_q: Tensor, _k: Tensor, v: Tensor, _ctx: AttentionContext): Tensor {
     return tf.tidy(() => {
       const L = v.shape[2]!;
@@ -48,7 +48,10 @@ const plugin = definePlugin({
   name: '@weft/test-running-mean',
   version: '0.0.1',
   paper: { title: 'Test', year: 2026 },
-  provides: [attention('running-mean', { capabilities: runningMean.supports, create: () => runningMean })],
+  provides: [
+    attention('running-mean', { capabilities: runningMean.supports, create: () => runningMean }),
+    kvCache('lossy-test', { capabilities: { lossy: true }, create: () => ({ needsWeights: false, create: () => null as never }) }),
+  ],
 });
 
 test('a stateful kernel decodes from its own state: step == forward, constant state size', async () => {
@@ -64,4 +67,15 @@ test('a stateful kernel decodes from its own state: step == forward, constant st
   expectTensorsClose(tf.concat(parts, 1), full, { atol: 1e-5 });
   cache.dispose();
   model.dispose();
+});
+
+test('a cache policy paired with a state kernel is refused at config time', () => {
+  let err: unknown;
+  try {
+    buildModel(createRegistry().use(standard, plugin), { vocab: 10, dModel: 8, layers: 1, heads: 2, attention: 'running-mean', kvCache: 'lossy-test' });
+  } catch (e) {
+    err = e;
+  }
+  expect(IncompatibleError.isInstance(err)).toBe(true);
+  expect((err as Error).message).toMatch(/^mixer\.kvCache: attention kernel "running-mean" decodes from its own fixed-size state, so cache policy "lossy-test" would be ignored/);
 });

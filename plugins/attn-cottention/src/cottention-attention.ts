@@ -36,6 +36,7 @@ export const COTTENTION_CAPABILITIES: AttentionCapabilities = {
   segments: false,
   decode: true,
   weights: false,
+  state: true,
 };
 
 /** m_h's initial value in the reference GPT code. */

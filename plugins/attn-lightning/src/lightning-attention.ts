@@ -58,6 +58,7 @@ export const LIGHTNING_CAPABILITIES: AttentionCapabilities = {
   segments: false,
   decode: true,
   weights: false,
+  state: true,
 };
 
 function repeatHeads(x: Tensor, heads: number): Tensor {

@@ -53,6 +53,7 @@ export const LINEAR_CAPABILITIES: AttentionCapabilities = {
   segments: false,
   decode: true,
   weights: false,
+  state: true,
 };
 
 /** φ(x) = elu(x) + 1 > 0 (eq. 7). */

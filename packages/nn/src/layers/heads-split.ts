@@ -13,10 +13,14 @@ export function mergeHeads(x: Tensor): Tensor {
   return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, L, H * Dh]);
 }
 
-/** Grouped-query attention: repeat each of Hkv heads H/Hkv times (head h reads kv head floor(h / (H/Hkv))). */
+/**
+ * Grouped-query attention: repeat each of Hkv heads H/Hkv times (head h reads kv head
+ * floor(h / (H/Hkv))). A gather along the head axis, because tfjs 4.22 has no gradient for
+ * the rank-5 tile the reshape-and-tile form needs.
+ */
 export function repeatKvHeads(x: Tensor, heads: number): Tensor {
-  const [B, Hkv, L, Dh] = x.shape;
+  const Hkv = (x.shape as number[])[1];
   if (Hkv === heads) return x;
   const group = heads / Hkv;
-  return tf.reshape(tf.tile(tf.reshape(x, [B, Hkv, 1, L, Dh]), [1, 1, group, 1, 1]), [B, heads, L, Dh]);
+  return tf.tidy(() => tf.gather(x, tf.tensor1d(Array.from({ length: heads }, (_, h) => Math.floor(h / group)), 'int32'), 1)); // [B, H, L, Dh]
 }

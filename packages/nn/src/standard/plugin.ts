@@ -63,6 +63,9 @@ const attentionMixer = mixer('attention', {
       }
     }
     const cacheConfig = opts.kvCache as SlotConfig;
+    if (k.state && cacheConfig.kind !== 'full') {
+      throw new IncompatibleError(`${env.path}.kvCache: attention kernel "${kernelConfig.kind}" decodes from its own fixed-size state, so cache policy "${cacheConfig.kind}" would be ignored. Remove "kvCache" (or set it to "full").`);
+    }
     if (!k.decode && cacheConfig.kind !== 'full') {
       throw new IncompatibleError(`${env.path}.kvCache: attention kernel "${kernelConfig.kind}" cannot decode from a KV cache, so cache policy "${cacheConfig.kind}" has nothing to act on. Remove "kvCache" or use a kernel that decodes (dense, flash).`);
     }
