@@ -1,0 +1,44 @@
+/**
+ * @weft/attn-lm-infinite — the Λ-shaped attention mask of LM-Infinite (Han et al. 2023,
+ * arXiv 2308.16137): the first nGlobal tokens plus the last nLocal (= L_pretrain) tokens,
+ * block-sparse in O(n) memory.
+ *
+ * ```ts
+ * import { createRegistry } from '@weft/core';
+ * import { buildModel, standard } from '@weft/nn';
+ * import lmInfinite from '@weft/attn-lm-infinite';
+ * const model = buildModel(createRegistry().use(standard, lmInfinite), {
+ *   vocab: 256, dModel: 64, layers: 2, heads: 4,
+ *   attention: { kind: 'lm-infinite', nGlobal: 4, nLocal: 64 },
+ * });
+ * ```
+ */
+import { attention, definePlugin } from '@weft/core';
+import { lmInfiniteCapabilities, LMInfiniteAttention, LMInfiniteOptions } from './lm-infinite.js';
+import { VERSION } from './version.js';
+
+export { lmInfiniteCapabilities, lmInfinitePlan, LMInfiniteAttention, LMInfiniteOptions } from './lm-infinite.js';
+export { blockSparseAttention, emptyPlan, type BlockPlan, type HeadGroup } from './block-sparse.js';
+export { VERSION } from './version.js';
+
+export const LM_INFINITE_PAPER = {
+  title: 'LM-Infinite: Zero-Shot Extreme Length Generalization for Large Language Models',
+  arxiv: '2308.16137',
+  year: 2023,
+  url: 'https://arxiv.org/abs/2308.16137',
+};
+
+export default definePlugin({
+  name: '@weft/attn-lm-infinite',
+  version: VERSION,
+  paper: LM_INFINITE_PAPER,
+  description: 'LM-Infinite Λ-shaped attention mask (first nGlobal + last nLocal tokens), causal, O(n) memory.',
+  provides: [
+    attention('lm-infinite', {
+      description: 'LM-Infinite Λ-shaped causal attention: the first nGlobal tokens plus the last nLocal (= pretraining length) tokens; no L×L tensor.',
+      options: LMInfiniteOptions,
+      capabilities: lmInfiniteCapabilities,
+      create: (options) => new LMInfiniteAttention(options),
+    }),
+  ],
+});
