@@ -18,6 +18,7 @@ export { maskedCrossEntropy } from './loss.js';
 export { AuxLossCollector } from './aux-losses.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { splitHeads, mergeHeads, repeatKvHeads } from './layers/heads-split.js';
+export { blockSparseAttention, emptyPlan, type BlockPlan, type HeadGroup } from './layers/block-sparse.js';
 export { DenseAttention, attentionMask, scaleLogits } from './standard/dense-attention.js';
 export { AttentionMixer } from './standard/attention-mixer.js';
 export { MultiHeadLayout } from './standard/mha.js';

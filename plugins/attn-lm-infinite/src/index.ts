@@ -18,7 +18,7 @@ import { lmInfiniteCapabilities, LMInfiniteAttention, LMInfiniteOptions } from '
 import { VERSION } from './version.js';
 
 export { lmInfiniteCapabilities, lmInfinitePlan, LMInfiniteAttention, LMInfiniteOptions } from './lm-infinite.js';
-export { blockSparseAttention, emptyPlan, type BlockPlan, type HeadGroup } from './block-sparse.js';
+
 export { VERSION } from './version.js';
 
 export const LM_INFINITE_PAPER = {

@@ -11,7 +11,7 @@
  * Mask (Λ shape), for query position p and key j:
  *   allowed(p, j) = j ≤ p  and  ( j < n_global  or  p − j < n_local )
  * Attention is softmax(scale · q·k + bias | allowed) v, computed block by block
- * (./block-sparse.ts): a block of bq rows sees bq − 1 + n_local window keys plus the n_global
+ * (@weft/nn's blockSparseAttention): a block of bq rows sees bq − 1 + n_local window keys plus the n_global
  * first keys (those already in the window counted once), so memory is O(n·(n_local + n_global)):
  * linear in n for fixed n_local.
  *
@@ -29,7 +29,7 @@ import {
   type SlotCapabilities,
   type Tensor,
 } from '@weft/core';
-import { blockSparseAttention, emptyPlan, type BlockPlan } from './block-sparse.js';
+import { blockSparseAttention, emptyPlan, type BlockPlan } from '@weft/nn';
 
 /** Options: the paper's names and defaults. */
 export const LMInfiniteOptions = z.object({

@@ -18,7 +18,7 @@ import { checkLongformerOptions, longformerCapabilities, LongformerAttention, Lo
 import { VERSION } from './version.js';
 
 export { checkLongformerOptions, longformerCapabilities, longformerPlans, LongformerAttention, LongformerOptions } from './longformer.js';
-export { blockSparseAttention, emptyPlan, type BlockPlan, type HeadGroup } from './block-sparse.js';
+
 export { VERSION } from './version.js';
 
 export const LONGFORMER_PAPER = {

@@ -31,7 +31,7 @@ import {
   type SlotCapabilities,
   type Tensor,
 } from '@weft/core';
-import { blockSparseAttention, emptyPlan, type BlockPlan, type HeadGroup } from './block-sparse.js';
+import { blockSparseAttention, emptyPlan, type BlockPlan, type HeadGroup } from '@weft/nn';
 
 const nonNegInt = (field: string, example: string) =>
   z

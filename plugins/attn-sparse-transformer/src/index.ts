@@ -18,7 +18,7 @@ import { checkSparseTransformerOptions, sparseTransformerCapabilities, SparseTra
 import { VERSION } from './version.js';
 
 export { checkSparseTransformerOptions, sparseTransformerCapabilities, sparseTransformerPlan, SparseTransformerAttention, SparseTransformerOptions } from './sparse-transformer.js';
-export { blockSparseAttention, emptyPlan, type BlockPlan, type HeadGroup } from './block-sparse.js';
+
 export { VERSION } from './version.js';
 
 export const SPARSE_TRANSFORMER_PAPER = {

@@ -32,7 +32,7 @@ import {
   type SlotCapabilities,
   type Tensor,
 } from '@weft/core';
-import { blockSparseAttention, emptyPlan, type BlockPlan, type HeadGroup } from './block-sparse.js';
+import { blockSparseAttention, emptyPlan, type BlockPlan, type HeadGroup } from '@weft/nn';
 
 /** Options: the paper's hyper-parameters, with its names and defaults. */
 export const SparseTransformerOptions = z.object({

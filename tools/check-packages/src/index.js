@@ -204,7 +204,8 @@ export function checkPackage(pkgInfo, context) {
           `has ${tests.length} test file(s) under test/ but no "test" script, so \`pnpm test\` never runs them`,
           'add "scripts": { "test": "jest" }',
         );
-      if (!existsSync(join(dir, 'jest.config.cjs')))
+      // Private packages may use another runner (docs uses node --test); jest needs the preset.
+      if (/\bjest\b/.test(pkg.scripts?.test ?? '') && !existsSync(join(dir, 'jest.config.cjs')))
         report(
           'has tests but no jest.config.cjs',
           "add jest.config.cjs: module.exports = { ...require('../../jest.preset.cjs') };",
