@@ -30,6 +30,8 @@ export interface ForwardContext {
   /** The embedding-layer output, [B, L, D] (InAttention projects K/V from it). */
   readonly embeddings?: Tensor;
   readonly auxLosses?: AuxLosses;
+  /** Index of the segment being run when the model processes its input in segments. */
+  readonly segmentIndex?: number;
 }
 
 /** A half-open index range [start, end) along one sequence axis. */

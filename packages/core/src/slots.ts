@@ -167,6 +167,14 @@ export interface SequenceMixer extends Module {
    * state holds must survive an enclosing tf.tidy (create them with tf.keep).
    */
   step?(x: Tensor, state: LayerState, ctx: StepContext): [Tensor, LayerState];
+  /**
+   * Segment recurrence (Transformer-XL, Infini-attention, Block-Recurrent, FAM): run one
+   * segment [B, Ls, D] of a long input given the state carried from earlier segments (from
+   * `initState`), in training too. Whether gradients flow into earlier segments through the
+   * state is the technique's choice (Transformer-XL stops them; RMT-style BPTT keeps them).
+   * The model calls this when its config sets `segmentLength`.
+   */
+  forwardSegment?(x: Tensor, state: LayerState, ctx: ForwardContext): [Tensor, LayerState];
 }
 
 /** Slot 'heads': how q/k/v are projected and heads are laid out (MHA, MQA/GQA, CLA, ...). */
@@ -202,12 +210,19 @@ export interface TokenReducer extends Module {
   reduce(x: Tensor, ctx: ForwardContext): Reduction;
 }
 
-/** Slot 'memory': state carried across segments of a long input. */
+/**
+ * Slot 'memory': model-level state carried across the segments of a long input (e.g. the
+ * Recurrent Memory Transformer's memory tokens). Per-layer memories implement
+ * SequenceMixer.forwardSegment instead.
+ */
 export interface SegmentMemory extends Module {
   init(batch: number): LayerState;
-  /** Before a segment: e.g. prepend memory tokens. Returns the segment input to run. */
+  /**
+   * Before a segment: e.g. add read/write memory tokens around the segment's embeddings
+   * [B, Ls, D]. Returns the sequence the layers run on ([B, Ls', D]; positions are 0..Ls'-1).
+   */
   read(x: Tensor, state: LayerState, ctx: ForwardContext): Tensor;
-  /** After a segment: e.g. take written memory tokens off. Returns the output and next state. */
+  /** After a segment: take the memory tokens off ([B, Ls', D] -> [B, Ls, D]) and return the next state. */
   write(h: Tensor, state: LayerState, ctx: ForwardContext): [Tensor, LayerState];
 }
 

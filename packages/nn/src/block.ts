@@ -60,6 +60,27 @@ export class TransformerBlock extends Module {
     return this.mixer.initState!(batch);
   }
 
+  /** True when the mixer carries state across segments (segment recurrence). */
+  carriesSegmentState(): boolean {
+    return typeof this.mixer.forwardSegment === 'function' && typeof this.mixer.initState === 'function';
+  }
+
+  /** Run one segment [B, Ls, D] with the mixer's carried state; the state is consumed and the next returned. */
+  forwardSegment(x: Tensor, state: LayerState, ctx: ForwardContext): [Tensor, LayerState] {
+    let next = state;
+    const y = tf.tidy(() => {
+      const mix = (u: Tensor) => {
+        const [out, s] = this.mixer.forwardSegment!(u, state, ctx);
+        next = s;
+        return out;
+      };
+      const h = this.residual(x, mix, this.norm1, ctx);
+      if (!this.feedforward) return h;
+      return this.residual(h, (u) => this.feedforward!.forward(u, ctx), this.norm2!, ctx);
+    });
+    return [y, next];
+  }
+
   /** Decode T new tokens [B, T, D] through the block; the state is consumed and the next returned. */
   step(x: Tensor, state: LayerState, ctx: StepContext): [Tensor, LayerState] {
     let next = state;

@@ -52,5 +52,6 @@ export function buildModel(registry: Registry, config: unknown): WeftModel {
     span: r.span,
     reducer: top(`reducers[${i}]`).build('reducer', r.reducer, `reducers[${i}].reducer`) as TokenReducer,
   }));
-  return new CausalLM({ resolved, embedding, positional, positionalIsModule, blocks, finalNorm, reducers, rng });
+  const memory = resolved.memory ? top('memory').build('memory', resolved.memory, 'memory') : undefined;
+  return new CausalLM({ resolved, embedding, positional, positionalIsModule, blocks, finalNorm, reducers, memory, rng });
 }

@@ -25,6 +25,7 @@ export interface ResolvedModelConfig {
   /** Encoder stack of an encoder-decoder model. */
   encoderLayers: ResolvedLayer[];
   reducers: Array<{ at: number; span: number; reducer: SlotConfig }>;
+  memory?: SlotConfig;
 }
 
 /** Where a nested slot field without a value takes its default from. */
@@ -91,7 +92,11 @@ export function resolveModelConfig(registry: Registry, input: unknown): Resolved
       throw new ConfigError(`reducers[${i}].reducer`, `reducer "${r.reducer.kind}" is not causal, but this model is; it would leak future tokens. Use a causal reducer or a bidirectional model.`);
     }
   }
-  return { config, dims, embedding, positional, norm, layers, encoderLayers, reducers };
+  const memory = config.memory === undefined ? undefined : registry.validate('memory', config.memory, 'memory');
+  if (memory && causal && !registry.capabilities('memory', memory).causal) {
+    throw new ConfigError('memory', `segment memory "${memory.kind}" is not causal, but this model is; use a causal memory or a bidirectional model.`);
+  }
+  return { config, dims, embedding, positional, norm, layers, encoderLayers, reducers, memory };
 }
 
 export type WeftModel = CausalLM;

@@ -62,6 +62,13 @@ export const ModelConfigSchema = z
     pooling: z.enum(['mean', 'first']).default('mean'),
     /** Encoder-decoder: encoder depth (decoder depth is `layers`). */
     encoderLayers: z.number().int().positive().optional(),
+    /**
+     * Process inputs longer than this in segments of this length, carrying state across
+     * segments (mixers with forwardSegment, and the model-level `memory`).
+     */
+    segmentLength: z.number().int().positive().optional(),
+    /** Model-level segment memory (e.g. memory tokens); needs segmentLength. */
+    memory: slot.optional(),
     /** Packages whose plugins this config uses (the CLI imports exactly these). */
     plugins: z.array(z.string()).default([]),
     /** Seed for parameter initialisation. */
@@ -106,6 +113,9 @@ export function parseModelConfig(input: unknown): ModelConfig {
   }
   if (config.task === 'classifier' && config.classes === undefined) {
     throw new ConfigError('classes', 'a classifier needs "classes" (the number of labels, at least 2)');
+  }
+  if (config.memory !== undefined && config.segmentLength === undefined) {
+    throw new ConfigError('memory', 'a segment memory needs "segmentLength" (the length of the segments it carries state across)');
   }
   for (const [i, r] of config.reducers.entries()) {
     if (r.at + r.span > config.layers) {

@@ -14,7 +14,9 @@ import {
   type ForwardContext,
   type Norm,
   type PositionalEncoding,
+  type LayerState,
   type Reduction,
+  type SegmentMemory,
   type StepContext,
   type Tensor,
   type TokenEmbedding,
@@ -49,6 +51,7 @@ export interface CausalLMParts {
   blocks: ModuleList<TransformerBlock>;
   finalNorm: Norm;
   reducers: Array<{ at: number; span: number; reducer: TokenReducer }>;
+  memory?: SegmentMemory;
   rng: Rng;
 }
 
@@ -65,6 +68,7 @@ export class CausalLM extends Module implements TrainableModel {
   readonly finalNorm: Norm;
   readonly lmHead?: Linear;
   private readonly reducerSpans: Array<{ at: number; span: number; reducer: TokenReducer }>;
+  readonly memory?: SegmentMemory;
 
   constructor(parts: CausalLMParts) {
     super();
@@ -76,6 +80,7 @@ export class CausalLM extends Module implements TrainableModel {
     this.finalNorm = this.addModule('norm', parts.finalNorm);
     this.reducerSpans = parts.reducers;
     parts.reducers.forEach((r, i) => this.adopt(`reducers.${i}`, r.reducer));
+    this.memory = this.addModule('memory', parts.memory);
     const { vocab, dModel } = parts.resolved.dims;
     if (!parts.resolved.config.tieEmbeddings || !parts.embedding.logits) {
       this.lmHead = this.addModule('lmHead', new Linear(dModel, vocab, parts.rng.fork('lmHead'), { bias: false }));
@@ -109,6 +114,8 @@ export class CausalLM extends Module implements TrainableModel {
   hidden(ids: Tensor, options: ForwardOptions = {}): Tensor {
     this.checkIds(ids);
     const [B, L] = ids.shape;
+    const segmentLength = this.resolved.config.segmentLength;
+    if (segmentLength !== undefined && (L > segmentLength || this.memory)) return this.segmentedHidden(ids, segmentLength, options);
     return tf.tidy(() => {
       const positions = options.positions ?? defaultPositions(B, L);
       let ctx: ForwardContext = {
@@ -144,6 +151,59 @@ export class CausalLM extends Module implements TrainableModel {
     });
   }
 
+  /**
+   * Segment recurrence: run the input in segments of `segmentLength` tokens (segment-local
+   * positions), carrying each stateful mixer's state (forwardSegment) and the model-level
+   * memory from one segment to the next. Gradients flow through the carried state unless the
+   * technique stops them.
+   */
+  private segmentedHidden(ids: Tensor, segmentLength: number, options: ForwardOptions): Tensor {
+    const [B, L] = ids.shape as [number, number];
+    if (options.segmentIds || options.paddingMask) {
+      throw new ShapeError('Segment recurrence does not take segmentIds or paddingMask: give whole, unpadded sequences.');
+    }
+    const states: Array<LayerState | undefined> = Array.from(this.blocks, (b) => (b.carriesSegmentState() ? b.initState(B) : undefined));
+    let memoryState = this.memory?.init(B);
+    try {
+      return tf.tidy(() => {
+        const outputs: Tensor[] = [];
+        const rng = options.rng ?? new Rng(0);
+        for (let start = 0, index = 0; start < L; start += segmentLength, index++) {
+          const length = Math.min(segmentLength, L - start);
+          const segmentIds = tf.slice(ids, [0, start], [B, length]);
+          let ctx: ForwardContext = {
+            causal: true,
+            training: options.training ?? false,
+            positions: defaultPositions(B, length),
+            rng: rng.fork(`segment${index}`),
+            layerIndex: 0,
+            scratch: options.scratch ?? new Map(),
+            auxLosses: options.auxLosses,
+            segmentIndex: index,
+          };
+          let h = this.embedTokens(segmentIds, ctx.positions, ctx);
+          if (this.memory) {
+            h = this.memory.read(h, memoryState!, ctx);
+            ctx = { ...ctx, positions: defaultPositions(B, (h.shape as number[])[1]) };
+          }
+          ctx = { ...ctx, embeddings: h };
+          for (let i = 0; i < this.blocks.length; i++) {
+            const block = this.blocks.at(i);
+            const lctx = { ...ctx, layerIndex: i };
+            if (states[i]) [h, states[i]] = block.forwardSegment(h, states[i]!, lctx);
+            else h = block.forward(h, lctx);
+          }
+          if (this.memory) [h, memoryState] = this.memory.write(h, memoryState!, ctx);
+          outputs.push(h);
+        }
+        return tf.concat(outputs, 1); // [B, L, D]
+      });
+    } finally {
+      for (const s of states) s?.dispose();
+      memoryState?.dispose();
+    }
+  }
+
   /** Next-token logits [B, L, vocab]. */
   forward(ids: Tensor, options: ForwardOptions = {}): Tensor {
     return tf.tidy(() => this.project(this.hidden(ids, options)));
@@ -164,6 +224,7 @@ export class CausalLM extends Module implements TrainableModel {
 
   /** True when every layer can decode incrementally (else generation recomputes the prefix). */
   canDecode(): boolean {
+    if (this.resolved.config.segmentLength !== undefined) return false; // generation recomputes segment by segment
     return this.reducerSpans.length === 0 && Array.from(this.blocks).every((b) => b.canDecode());
   }
 
