@@ -28,9 +28,15 @@ export function buildModel(registry: Registry, config: unknown): WeftModel {
   const finalNorm = top('norm').build('norm', resolved.norm, 'norm');
   const task = resolved.config.task;
 
+  const buildReducers = () =>
+    resolved.reducers.map((r, i) => ({
+      at: r.at,
+      span: r.span,
+      reducer: top(`reducers[${i}]`).build('reducer', r.reducer, `reducers[${i}].reducer`) as TokenReducer,
+    }));
   if (task === 'classifier') {
     const blocks = buildStack(build, resolved.layers, 'layers');
-    return new EncoderClassifier({ resolved, embedding, positional, positionalIsModule, blocks, finalNorm, rng });
+    return new EncoderClassifier({ resolved, embedding, positional, positionalIsModule, blocks, finalNorm, reducers: buildReducers(), rng });
   }
   if (task === 'encoder-decoder') {
     const encoderBlocks = buildStack(build, resolved.encoderLayers, 'encoder');
@@ -47,11 +53,7 @@ export function buildModel(registry: Registry, config: unknown): WeftModel {
     return new EncoderDecoder({ resolved, embedding, positional, positionalIsModule, encoderBlocks, encoderNorm, decoderBlocks, crossAttention, crossNorms, finalNorm, rng });
   }
   const blocks = buildStack(build, resolved.layers, 'layers');
-  const reducers = resolved.reducers.map((r, i) => ({
-    at: r.at,
-    span: r.span,
-    reducer: top(`reducers[${i}]`).build('reducer', r.reducer, `reducers[${i}].reducer`) as TokenReducer,
-  }));
+  const reducers = buildReducers();
   const memory = resolved.memory ? top('memory').build('memory', resolved.memory, 'memory') : undefined;
   return new CausalLM({ resolved, embedding, positional, positionalIsModule, blocks, finalNorm, reducers, memory, rng });
 }

@@ -2,7 +2,7 @@
  * buildModel(registry, config): validate the whole config (every slot, every layer, every
  * pairing) before building anything, then build the model in its own child container.
  */
-import { ConfigError, Rng, type ModelDims, type Registry, type SlotConfig, type SlotName } from '@weft/core';
+import { ConfigError, IncompatibleError, Rng, type ModelDims, type Registry, type SlotConfig, type SlotName } from '@weft/core';
 import { parseModelConfig, type ModelConfig, type SlotInput } from './config.js';
 import type { CausalLM } from './models/causal-lm.js';
 
@@ -61,6 +61,15 @@ function resolveLayer(registry: Registry, config: ModelConfig, i: number, causal
   const positional = override.positional ? registry.validate('positional', override.positional, positionalPath) : modelPositional;
   registry.check('positional', positional, { path: positionalPath, causal });
   registry.check('mixer', mixer, { path: checkPath, causal, positional });
+  // Generic mixer pairing, after the provider's own more specific check: a causal model needs a causal
+  // mixer, an encoder a bidirectional one. Undeclared capabilities are not held against a mixer.
+  const mixerCaps = registry.capabilities('mixer', mixer);
+  if (causal && mixerCaps.causal === false) {
+    throw new IncompatibleError(`${mixerPath}: mixer "${mixer.kind}" is not causal (it mixes in future tokens), but this model is causal. Use it in an encoder (task "classifier") or pick a causal mixer.`);
+  }
+  if (!causal && mixerCaps.bidirectional === false) {
+    throw new IncompatibleError(`${mixerPath}: mixer "${mixer.kind}" is causal-only, but this model is bidirectional. Use a bidirectional mixer or a causal model.`);
+  }
   return { mixer, feedforward, norm, positional, paths: { mixer: mixerPath, positional: positionalPath } };
 }
 

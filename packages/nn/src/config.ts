@@ -114,6 +114,9 @@ export function parseModelConfig(input: unknown): ModelConfig {
   if (config.task === 'classifier' && config.classes === undefined) {
     throw new ConfigError('classes', 'a classifier needs "classes" (the number of labels, at least 2)');
   }
+  if (config.task === 'encoder-decoder' && config.reducers.length > 0) {
+    throw new ConfigError('reducers', 'token reducers are supported in causal LMs and classifiers, not yet in encoder-decoder models; remove "reducers"');
+  }
   if (config.memory !== undefined && config.segmentLength === undefined) {
     throw new ConfigError('memory', 'a segment memory needs "segmentLength" (the length of the segments it carries state across)');
   }

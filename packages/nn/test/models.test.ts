@@ -159,7 +159,7 @@ describe('encoder models', () => {
   });
 
   it('an encoder-decoder learns to copy its source through cross-attention', () => {
-    const model = buildModel(registry, { vocab: 8, dModel: 16, layers: 1, encoderLayers: 1, heads: 2, task: 'encoder-decoder', seed: 5 }) as EncoderDecoder;
+    const model = buildModel(registry, { vocab: 8, dModel: 16, layers: 1, encoderLayers: 1, heads: 2, task: 'encoder-decoder', positional: { kind: 'sinusoidal', scale: 1 }, seed: 5 }) as EncoderDecoder;
     const rng = new Rng(4);
     const src = Array.from({ length: 8 }, () => Array.from({ length: 5 }, () => 2 + rng.int(6)));
     const inputs = src.map((r) => [1, ...r.slice(0, 4)]);

@@ -15,12 +15,10 @@ import {
   type Norm,
   type PositionalEncoding,
   type LayerState,
-  type Reduction,
   type SegmentMemory,
   type StepContext,
   type Tensor,
   type TokenEmbedding,
-  type TokenReducer,
   type TrainableModel,
 } from '@weft/core';
 import { AuxLossCollector } from '../aux-losses.js';
@@ -30,6 +28,7 @@ import { ModelCache } from '../cache.js';
 import { Linear } from '../layers/linear.js';
 import { maskedCrossEntropy } from '../loss.js';
 import { summarize } from '../summary.js';
+import { runBlocks, type ReducerSpan } from '../run-blocks.js';
 
 export interface ForwardOptions {
   training?: boolean;
@@ -50,7 +49,7 @@ export interface CausalLMParts {
   positionalIsModule: boolean;
   blocks: ModuleList<TransformerBlock>;
   finalNorm: Norm;
-  reducers: Array<{ at: number; span: number; reducer: TokenReducer }>;
+  reducers: ReducerSpan[];
   memory?: SegmentMemory;
   rng: Rng;
 }
@@ -67,7 +66,7 @@ export class CausalLM extends Module implements TrainableModel {
   readonly blocks: ModuleList<TransformerBlock>;
   readonly finalNorm: Norm;
   readonly lmHead?: Linear;
-  private readonly reducerSpans: Array<{ at: number; span: number; reducer: TokenReducer }>;
+  private readonly reducerSpans: ReducerSpan[];
   readonly memory?: SegmentMemory;
 
   constructor(parts: CausalLMParts) {
@@ -131,23 +130,7 @@ export class CausalLM extends Module implements TrainableModel {
       };
       let h = this.embedTokens(ids, positions, ctx);
       ctx = { ...ctx, embeddings: h };
-      const open: Array<{ until: number; reduction: Reduction; outer: ForwardContext }> = [];
-      for (let i = 0; i < this.blocks.length; i++) {
-        const span = this.reducerSpans.find((r) => r.at === i);
-        if (span) {
-          const reduction = span.reducer.reduce(h, ctx);
-          open.push({ until: i + span.span, reduction, outer: ctx });
-          h = reduction.x;
-          ctx = reduction.ctx;
-        }
-        h = this.blocks.at(i).forward(h, { ...ctx, layerIndex: i });
-        while (open.length && open[open.length - 1].until === i + 1) {
-          const { reduction, outer } = open.pop()!;
-          h = reduction.restore(h);
-          ctx = outer;
-        }
-      }
-      return h;
+      return runBlocks(this.blocks, this.reducerSpans, h, ctx);
     });
   }
 

@@ -9,6 +9,7 @@ import { Linear } from '../layers/linear.js';
 import { summarize } from '../summary.js';
 import { defaultPositions, type ForwardOptions } from './causal-lm.js';
 import { AuxLossCollector } from '../aux-losses.js';
+import { runBlocks, type ReducerSpan } from '../run-blocks.js';
 
 export interface EncoderParts {
   resolved: ResolvedModelConfig;
@@ -17,11 +18,12 @@ export interface EncoderParts {
   positionalIsModule: boolean;
   blocks: ModuleList<TransformerBlock>;
   finalNorm: Norm;
+  reducers?: ReducerSpan[];
   rng: Rng;
 }
 
 /** Run an embedding + bidirectional stack; shared by the classifier and the encoder-decoder. */
-export function encode(parts: Pick<EncoderParts, 'embedding' | 'positional' | 'blocks' | 'finalNorm'>, ids: Tensor, options: ForwardOptions): Tensor {
+export function encode(parts: Pick<EncoderParts, 'embedding' | 'positional' | 'blocks' | 'finalNorm' | 'reducers'>, ids: Tensor, options: ForwardOptions): Tensor {
   return tf.tidy(() => {
     const [B, L] = ids.shape;
     const positions = options.positions ?? defaultPositions(B, L);
@@ -38,9 +40,7 @@ export function encode(parts: Pick<EncoderParts, 'embedding' | 'positional' | 'b
     };
     let h = parts.embedding.embed(ids);
     if (parts.positional.embed) h = parts.positional.embed(h, positions, ctx);
-    const withEmbeddings = { ...ctx, embeddings: h };
-    for (let i = 0; i < parts.blocks.length; i++) h = parts.blocks.at(i).forward(h, { ...withEmbeddings, layerIndex: i });
-    return parts.finalNorm.forward(h);
+    return parts.finalNorm.forward(runBlocks(parts.blocks, parts.reducers ?? [], h, { ...ctx, embeddings: h }));
   });
 }
 
@@ -52,6 +52,7 @@ export class EncoderClassifier extends Module implements TrainableModel {
   readonly blocks: ModuleList<TransformerBlock>;
   readonly finalNorm: Norm;
   readonly head: Linear;
+  readonly reducers: ReducerSpan[];
 
   constructor(parts: EncoderParts) {
     super();
@@ -61,6 +62,8 @@ export class EncoderClassifier extends Module implements TrainableModel {
     this.positional = parts.positionalIsModule ? this.adopt('positional', parts.positional) : parts.positional;
     this.blocks = this.addModule('blocks', parts.blocks);
     this.finalNorm = this.addModule('norm', parts.finalNorm);
+    this.reducers = parts.reducers ?? [];
+    this.reducers.forEach((r, i) => this.adopt(`reducers.${i}`, r.reducer));
     this.head = this.addModule('head', new Linear(parts.resolved.dims.dModel, parts.resolved.config.classes!, parts.rng.fork('head')));
   }
 
