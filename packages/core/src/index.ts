@@ -3,6 +3,8 @@
  *
  * import { tf, createRegistry, definePlugin, positional, Module, Rng } from '@weft/core';
  */
+// tsyringe needs the Reflect metadata polyfill before it loads; core brings it so users don't.
+import 'reflect-metadata';
 export { tf } from './tfjs.js';
 export type { Tensor, Variable, Rank, DataType, TensorLike } from './tfjs.js';
 export { z } from 'zod';

@@ -63,7 +63,9 @@ function validate(options: GenerateOptions): void {
 /** Last-position logits of each row, [B, V] -> one Float32Array per row. */
 function lastRows(logits: Tensor): Float32Array[] {
   const [B, T, V] = logits.shape;
-  const data = tf.tidy(() => tf.slice(logits, [0, T - 1, 0], [B, 1, V])).dataSync() as Float32Array;
+  const last = tf.slice(logits, [0, T - 1, 0], [B, 1, V]);
+  const data = last.dataSync() as Float32Array;
+  last.dispose();
   return Array.from({ length: B }, (_, b) => data.slice(b * V, (b + 1) * V));
 }
 

@@ -181,3 +181,16 @@ describe('encoder models', () => {
     model.dispose();
   });
 });
+
+describe('generation', () => {
+  beforeAll(() => useBackend('cpu'));
+  it('leaves no tensors behind, with or without the cache', () => {
+    const model = buildModel(registry, lmConfig) as CausalLM;
+    for (const useCache of [true, false]) {
+      const before = tf.memory().numTensors;
+      generate(model, [[1, 2, 3]], { maxNewTokens: 5, temperature: 0, useCache });
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    model.dispose();
+  });
+});
