@@ -24,7 +24,6 @@ export const KNOWN_KINDS: Partial<Record<SlotName, Record<string, string>>> = {
   },
   attention: {
     flash: '@weft/attn-flash',
-    'blockwise-parallel': '@weft/attn-blockwise-parallel',
     longformer: '@weft/attn-longformer',
     bigbird: '@weft/attn-bigbird',
     'sparse-transformer': '@weft/attn-sparse-transformer',
@@ -41,6 +40,8 @@ export const KNOWN_KINDS: Partial<Record<SlotName, Record<string, string>>> = {
     latte: '@weft/attn-latte',
     linformer: '@weft/attn-linformer',
     nystrom: '@weft/attn-nystrom',
+    fourier: '@weft/attn-galerkin',
+    'music-relative': '@weft/attn-music-relative',
   },
   heads: {
     mqa: '@weft/heads-mqa',
@@ -48,10 +49,18 @@ export const KNOWN_KINDS: Partial<Record<SlotName, Record<string, string>>> = {
     cla: '@weft/heads-cla',
     mlkv: '@weft/heads-mlkv',
     switchhead: '@weft/moe-switchhead',
-    'value-residual': '@weft/heads-value-residual',
+    resformer: '@weft/heads-value-residual',
+    svformer: '@weft/heads-value-residual',
     inattention: '@weft/heads-inattention',
   },
-  kvCache: { tova: '@weft/kv-tova', gear: '@weft/kv-gear', relay: '@weft/kv-relay' },
+  kvCache: {
+    tova: '@weft/kv-tova',
+    gear: '@weft/kv-gear',
+    relay: '@weft/kv-relay',
+    cla: '@weft/heads-cla',
+    mlkv: '@weft/heads-mlkv',
+    svformer: '@weft/heads-value-residual',
+  },
   mixer: {
     s4: '@weft/mixer-s4',
     mamba: '@weft/mixer-mamba',
@@ -63,6 +72,8 @@ export const KNOWN_KINDS: Partial<Record<SlotName, Record<string, string>>> = {
     deltanet: '@weft/mixer-deltanet',
     longhorn: '@weft/mixer-longhorn',
     fnet: '@weft/mixer-fnet',
+    'transformer-xl': '@weft/memory-transformer-xl',
+    'blockwise-parallel': '@weft/attn-blockwise-parallel',
   },
   reducer: {
     ltp: '@weft/reduce-ltp',
@@ -73,7 +84,6 @@ export const KNOWN_KINDS: Partial<Record<SlotName, Record<string, string>>> = {
     'dynamic-pooling': '@weft/reduce-dynamic-pooling',
   },
   memory: {
-    'transformer-xl': '@weft/memory-transformer-xl',
     rmt: '@weft/memory-rmt',
     infini: '@weft/memory-infini',
     'block-recurrent': '@weft/memory-block-recurrent',

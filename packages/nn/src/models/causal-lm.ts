@@ -234,8 +234,9 @@ export class CausalLM extends Module implements TrainableModel {
         const scratch = new Map<string, unknown>();
         const fctx: ForwardContext = { causal: true, training: false, positions, rng, layerIndex: 0, scratch };
         let h = this.embedTokens(ids, positions, fctx);
+        const embeddings = h;
         for (let i = 0; i < this.blocks.length; i++) {
-          const ctx: StepContext = { training: false, rng, layerIndex: i, positions, scratch, embeddings: undefined };
+          const ctx: StepContext = { training: false, rng, layerIndex: i, positions, scratch, embeddings };
           const [y, next] = this.blocks.at(i).step(h, cache.layers[i], ctx);
           cache.set(i, next);
           h = y;
