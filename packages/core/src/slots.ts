@@ -50,7 +50,7 @@ export const SLOT_FAMILIES: Record<SlotName, string[]> = {
   positional: ['pos'],
   attention: ['attn'],
   mixer: ['mixer'],
-  heads: ['heads'],
+  heads: ['heads', 'moe'],
   feedforward: ['ffn', 'moe'],
   norm: ['ffn'],
   reducer: ['reduce'],

@@ -56,6 +56,7 @@ function resolveLayer(registry: Registry, config: ModelConfig, i: number, causal
   const checkPath = nestedFromLayer && !('mixer' in override) ? `${stack}[${i}]` : mixerPath;
   const ffInput = override.feedforward !== undefined ? override.feedforward : config.feedforward;
   const feedforward = ffInput === null ? null : registry.validate('feedforward', ffInput, at('feedforward'));
+  if (feedforward) registry.check('feedforward', feedforward, { path: at('feedforward'), causal });
   const norm = registry.validate('norm', override.norm ?? config.norm, at('norm'));
   const positionalPath = at('positional');
   const positional = override.positional ? registry.validate('positional', override.positional, positionalPath) : modelPositional;
