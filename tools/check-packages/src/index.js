@@ -544,6 +544,23 @@ export function checkPackages({ root, changesetDir = join(root, '.changeset') })
     }
   }
 
+  // The docs site imports every plugin to generate its pages, so its build must come after
+  // theirs: it lists each plugin as a workspace devDependency (turbo orders builds by deps).
+  const docsManifest = join(root, 'docs', 'package.json');
+  if (existsSync(docsManifest)) {
+    const docs = JSON.parse(readFileSync(docsManifest, 'utf8'));
+    const listed = new Set(Object.keys(docs.devDependencies ?? {}));
+    for (const pkg of packages) {
+      if (pkg.kind === 'plugin' && pkg.name && !listed.has(pkg.name))
+        problems.push({
+          dir: 'docs',
+          name: docs.name,
+          problem: `does not list ${pkg.name}, so its plugin page may be generated before the plugin is built`,
+          fix: `add "${pkg.name}": "workspace:*" to docs/package.json devDependencies`,
+        });
+    }
+  }
+
   const changesetRel = toPosix(relative(root, changesetDir)) || '.changeset';
   for (const [file, entries] of changesets) {
     const where = `${changesetRel}/${file}`;
