@@ -3,7 +3,9 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/generated/**', '**/node_modules/**', 'docs/.vitepress/cache/**', 'runs/**'] },
+  {
+    ignores: ['**/dist/**', '**/generated/**', '**/node_modules/**', '**/.snippets/**', '**/test-artifacts/**', 'docs/.vitepress/cache/**', 'docs/.vitepress/dist/**', 'runs/**', 'bench-results/**'],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -229,15 +229,14 @@ export class Registry {
 
   /** The CreateContext a builder hands to providers; `build` validates and creates nested slots. */
   makeContext(base: Omit<CreateContext, 'build' | 'registry'>): CreateContext {
-    const registry = this;
     const ctx: CreateContext = {
       ...base,
-      registry,
-      build<S extends SlotName>(slot: S, config: SlotConfig | string, path?: string): SlotInstances[S] {
+      registry: this,
+      build: <S extends SlotName>(slot: S, config: SlotConfig | string, path?: string): SlotInstances[S] => {
         const p = path ?? joinPath(base.path, slot);
-        const validated = registry.validate(slot, config, p);
-        const child = registry.makeContext({ ...base, path: p, rng: base.rng.fork(p) });
-        return registry.provider(slot, validated.kind, p).create(validated, child) as SlotInstances[S];
+        const validated = this.validate(slot, config, p);
+        const child = this.makeContext({ ...base, path: p, rng: base.rng.fork(p) });
+        return this.provider(slot, validated.kind, p).create(validated, child) as SlotInstances[S];
       },
     };
     return ctx;

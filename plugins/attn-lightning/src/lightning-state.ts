@@ -9,7 +9,7 @@
  * The attention mixer keeps it instead of a KV cache because the kernel implements
  * `initState`/`attendStep`.
  */
-import { tf, type LayerState, type Tensor } from '@weft/core';
+import type { LayerState, Tensor } from '@weft/core';
 
 export class LightningState implements LayerState {
   constructor(

@@ -6,7 +6,7 @@ import { describeWithBackends, expectTensorsClose, makeForwardContext } from '@w
 import { LognScaling, TempScale, alignTemperature } from '../src/index.js';
 
 const fx = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'temperature.json'), 'utf8'));
-const [B, H, L, D] = fx.shape as number[];
+const [B, , L, D] = fx.shape as number[];
 
 /** Attention output the way the mixer + dense kernel compose the hooks. */
 function attend(enc: PositionalEncoding, causal: boolean): Tensor {

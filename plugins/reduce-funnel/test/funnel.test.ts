@@ -24,7 +24,10 @@ describe('funnel reducer', () => {
       for (let j = 0; j < Lp; j++)
         for (let d = 0; d < D; d++) {
           let sum = 0, n = 0;
-          for (let t = j * S; t < Math.min(L, (j + 1) * S); t++) (sum += xs[b][t][d]), n++;
+          for (let t = j * S; t < Math.min(L, (j + 1) * S); t++) {
+            sum += xs[b][t][d];
+            n++;
+          }
           expected.push(sum / n);
         }
     expectTensorsClose(red.x, expected, { atol: 1e-6 });
@@ -93,10 +96,15 @@ describe('funnel in models', () => {
       for (let i = 0; i < model.blocks.length; i++) {
         if (i === at) {
           const r = reducer.reduce(h, ctx);
-          (h = r.x), (ctx = r.ctx), (restore = r.restore);
+          h = r.x;
+          ctx = r.ctx;
+          restore = r.restore;
         }
         h = model.blocks.at(i).forward(h, { ...ctx, layerIndex: i });
-        if (i === at + span - 1) (h = restore!(h)), (ctx = outer);
+        if (i === at + span - 1) {
+          h = restore!(h);
+          ctx = outer;
+        }
       }
       return model.head.forward(tf.mean(model.finalNorm.forward(h), 1)); // [B, classes]
     });
@@ -116,7 +124,8 @@ describe('funnel in models', () => {
       for (let b = 0; b < 16; b++) {
         const label = rng.int(2);
         const row = Array.from({ length: 12 }, () => (label ? 5 : 2) + rng.int(3));
-        rows.push(row), labels.push(label);
+        rows.push(row);
+        labels.push(label);
       }
       const ids = tf.tensor2d(rows, undefined, 'int32');
       const targets = tf.tensor1d(labels, 'int32');

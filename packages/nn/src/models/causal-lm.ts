@@ -128,7 +128,7 @@ export class CausalLM extends Module implements TrainableModel {
         scratch: options.scratch ?? new Map(),
         auxLosses: options.auxLosses,
       };
-      let h = this.embedTokens(ids, positions, ctx);
+      const h = this.embedTokens(ids, positions, ctx);
       ctx = { ...ctx, embeddings: h };
       return runBlocks(this.blocks, this.reducerSpans, h, ctx);
     });

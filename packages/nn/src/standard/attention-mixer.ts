@@ -79,7 +79,9 @@ export class AttentionMixer extends Module implements SequenceMixer {
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     return tf.tidy(() => {
-      let { q, k, v } = this.heads.project(x, ctx);
+      const projected = this.heads.project(x, ctx);
+      const v = projected.v;
+      let { q, k } = projected;
       if (this.positional?.rotate) [q, k] = this.positional.rotate(q, k, ctx.positions, ctx.positions, ctx);
       const attnCtx: AttentionContext = {
         causal: ctx.causal,
@@ -115,7 +117,9 @@ export class AttentionMixer extends Module implements SequenceMixer {
     let next = state;
     const y = tf.tidy(() => {
       const ctx: ForwardContext = { ...stepCtx, causal: true, training: false };
-      let { q, k, v } = this.heads.project(x, ctx);
+      const projected = this.heads.project(x, ctx);
+      const v = projected.v;
+      let { q, k } = projected;
       if (this.positional?.rotate) [q, k] = this.positional.rotate(q, k, stepCtx.positions, stepCtx.positions, ctx);
       const attnCtx: AttentionContext = {
         causal: true,
@@ -143,7 +147,9 @@ export class AttentionMixer extends Module implements SequenceMixer {
     const y = tf.tidy(() => {
       const ctx: ForwardContext = { ...stepCtx, causal: true, training: false };
       const T = (x.shape as number[])[1];
-      let { q, k, v } = this.heads.project(x, ctx);
+      const projected = this.heads.project(x, ctx);
+      const v = projected.v;
+      let { q, k } = projected;
       if (this.positional?.rotate) [q, k] = this.positional.rotate(q, k, stepCtx.positions, stepCtx.positions, ctx);
       cache.append(k, v, stepCtx.positions);
       const keys = cache.keys();
