@@ -41,7 +41,6 @@ export const KNOWN_KINDS: Partial<Record<SlotName, Record<string, string>>> = {
     linformer: '@weft/attn-linformer',
     nystrom: '@weft/attn-nystrom',
     fourier: '@weft/attn-galerkin',
-    'music-relative': '@weft/attn-music-relative',
   },
   heads: {
     mqa: '@weft/heads-mqa',
