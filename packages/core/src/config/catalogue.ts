@@ -15,7 +15,6 @@ export const KNOWN_KINDS: Partial<Record<SlotName, Record<string, string>>> = {
     nope: '@weft/pos-nope',
     randomized: '@weft/pos-randomized',
     cable: '@weft/pos-cable',
-    'music-relative': '@weft/pos-music-relative',
     'rope-scaling': '@weft/pos-rope-scaling',
     coca: '@weft/pos-coca',
     logn: '@weft/pos-temperature',
@@ -41,6 +40,7 @@ export const KNOWN_KINDS: Partial<Record<SlotName, Record<string, string>>> = {
     linformer: '@weft/attn-linformer',
     nystrom: '@weft/attn-nystrom',
     fourier: '@weft/attn-galerkin',
+    'music-relative': '@weft/pos-music-relative',
   },
   heads: {
     mqa: '@weft/heads-mqa',
