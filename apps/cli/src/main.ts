@@ -27,6 +27,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       const names = COMMANDS.map((c) => c.spec.name);
       throw new UsageError(`Unknown command "${name}" (commands: ${names.join(', ')}).${didYouMean(name, names)} Run "weft --help" for usage.`);
     }
+    if (command.runRaw) return await command.runRaw(rest, io);
     const args = parseArgs(command.spec, rest);
     if (args.options.help) {
       io.out(commandHelp(command.spec));

@@ -161,6 +161,8 @@ export interface SequenceMixer extends Module {
   forward(x: Tensor /* [B, L, D] */, ctx: ForwardContext): Tensor; /* [B, L, D] */
   /** Empty decoding state for a batch. */
   initState?(batch: number): LayerState;
+  /** False when this instance cannot decode although it has `step` (e.g. its attention kernel cannot). */
+  canDecode?(): boolean;
   /**
    * Feed T >= 1 new tokens ([B, T, D]) and return their outputs and the next state. The
    * input state is consumed: the mixer may dispose or reuse its tensors. Tensors the returned

@@ -53,7 +53,7 @@ export class TransformerBlock extends Module {
   }
 
   canDecode(): boolean {
-    return typeof this.mixer.initState === 'function' && typeof this.mixer.step === 'function';
+    return typeof this.mixer.initState === 'function' && typeof this.mixer.step === 'function' && (this.mixer.canDecode?.() ?? true);
   }
 
   initState(batch: number): LayerState {

@@ -89,6 +89,7 @@ export const KNOWN_KINDS: Partial<Record<SlotName, Record<string, string>>> = {
     fam: '@weft/memory-fam',
   },
   feedforward: { moe: '@weft/moe-ffn', colt5: '@weft/moe-colt5' },
+  norm: { identity: '@weft/attn-blockwise-parallel' },
   trainer: { packing: '@weft/train-packing' },
   parallel: { ring: '@weft/parallel-ring' },
 };

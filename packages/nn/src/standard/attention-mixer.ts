@@ -102,6 +102,11 @@ export class AttentionMixer extends Module implements SequenceMixer {
     });
   }
 
+  /** Decoding works when the kernel decodes from a KV cache or from its own state. */
+  canDecode(): boolean {
+    return this.kernel.supports.decode || this.kernelDecodes;
+  }
+
   /** A stateful kernel (linear-attention family) keeps its own fixed-size state instead of a KV cache. */
   private get kernelDecodes(): boolean {
     return typeof this.kernel.initState === 'function' && typeof this.kernel.attendStep === 'function';

@@ -1,0 +1,150 @@
+/**
+ * Command-line arguments of `weft-bench <suite> [options]` (also `weft bench`). Parsing is
+ * separate from running so the CLI and tests can reuse it.
+ */
+import { BACKEND_NAMES, type BackendName } from '@weft/core';
+import { GiB, SUITES, type BenchOptions, type SuiteSelection } from './options.js';
+
+export const USAGE = `Usage: weft-bench <kernels|train|decode|all> [options]
+
+  --backend <wasm|cpu|webgpu>   compute backend (default wasm)
+  --max-len <n>                 longest kernel sequence (default 65536; e.g. 4096 for a quick run)
+  --min-len <n>                 shortest kernel sequence (default 512)
+  --memory-budget <GiB>         stop a kernel when its estimated peak memory exceeds this (default 4)
+  --max-point-seconds <s>       stop a kernel when one run is estimated to take longer (default 120)
+  --reps <n>                    timed repetitions per point after a warm-up (default 3)
+  --contexts <a,b,...>          decode context lengths (default 128,512,2048)
+  --decode-tokens <n>           tokens generated per decode measurement (default 16)
+  --train-steps <n>             timed training steps (default 3)
+  --train-configs <a,b>         reference,long (default both)
+  --kinds <a,b,...>             only these attention / mixer kinds
+  --python <path>               Python with torch for the baseline (default /usr/bin/python3)
+  --no-torch                    skip the PyTorch baseline
+  --out <dir>                   results directory (default bench-results)
+  --markdown <file>             BENCHMARKS.md to regenerate (default: the repo root's)
+  --no-markdown                 write only the JSON
+  --plots <dir>                 SVG directory (default docs/bench next to BENCHMARKS.md)
+  --merge                       keep other suites' rows from the previous results file (run suites one at a time)
+  --tiny                        smallest sizes (smoke test)
+  --json                        print the results JSON on stdout`;
+
+export interface ParsedArgs {
+  suite: SuiteSelection;
+  options: Partial<BenchOptions>;
+  json: boolean;
+  help: boolean;
+  noMarkdown: boolean;
+}
+
+function positiveNumber(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isFinite(n) || n <= 0)
+    throw new Error(
+      `${flag} needs a positive number; got ${value === undefined ? 'nothing' : `"${value}"`}.`,
+    );
+  return n;
+}
+
+function list(flag: string, value: string | undefined): string[] {
+  if (!value) throw new Error(`${flag} needs a comma-separated list.`);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const parsed: ParsedArgs = {
+    suite: 'all',
+    options: {},
+    json: false,
+    help: false,
+    noMarkdown: false,
+  };
+  const o = parsed.options;
+  let suiteSeen = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const next = () => argv[++i];
+    switch (arg) {
+      case '--help':
+      case '-h':
+        parsed.help = true;
+        break;
+      case '--backend': {
+        const name = next();
+        if (!BACKEND_NAMES.includes(name as BackendName))
+          throw new Error(`--backend must be one of ${BACKEND_NAMES.join(', ')}; got "${name}".`);
+        o.backend = name as BackendName;
+        break;
+      }
+      case '--max-len':
+        o.maxLen = positiveNumber(arg, next());
+        break;
+      case '--min-len':
+        o.minLen = positiveNumber(arg, next());
+        break;
+      case '--memory-budget':
+        o.memoryBudget = positiveNumber(arg, next()) * GiB;
+        break;
+      case '--max-point-seconds':
+        o.maxPointSeconds = positiveNumber(arg, next());
+        break;
+      case '--reps':
+        o.reps = positiveNumber(arg, next());
+        break;
+      case '--contexts':
+        o.contexts = list(arg, next()).map((s) => positiveNumber(arg, s));
+        break;
+      case '--decode-tokens':
+        o.decodeTokens = positiveNumber(arg, next());
+        break;
+      case '--train-steps':
+        o.trainSteps = positiveNumber(arg, next());
+        break;
+      case '--train-configs':
+        o.trainConfigs = list(arg, next());
+        break;
+      case '--kinds':
+        o.kinds = list(arg, next());
+        break;
+      case '--python':
+        o.python = next();
+        break;
+      case '--no-torch':
+        o.python = false;
+        break;
+      case '--out':
+        o.outDir = next();
+        break;
+      case '--markdown':
+        o.markdownPath = next();
+        break;
+      case '--no-markdown':
+        parsed.noMarkdown = true;
+        break;
+      case '--plots':
+        o.plotDir = next();
+        break;
+      case '--merge':
+        o.merge = true;
+        break;
+      case '--tiny':
+        o.tiny = true;
+        break;
+      case '--json':
+        parsed.json = true;
+        break;
+      default:
+        if (arg.startsWith('-') || suiteSeen)
+          throw new Error(`Unknown argument "${arg}".\n\n${USAGE}`);
+        if (![...SUITES, 'all'].includes(arg))
+          throw new Error(
+            `Unknown suite "${arg}" (choose one of ${[...SUITES, 'all'].join(', ')}).`,
+          );
+        parsed.suite = arg as SuiteSelection;
+        suiteSeen = true;
+    }
+  }
+  return parsed;
+}

@@ -1,0 +1,55 @@
+/**
+ * Timing and memory of one benchmark point.
+ *
+ * Time: one untimed warm-up run, then `reps` timed runs; we report the median. Each run
+ * ends by reading its outputs back (dataSync), so asynchronous backends are timed to
+ * completion. Memory: tfjs cannot be polled inside an op, so the warm-up runs under
+ * `tf.profile()`, whose `peakBytes` is the high-water mark of tf.memory().numBytes across
+ * the kernels it ran; we subtract the bytes alive before it. Memory a custom kernel keeps
+ * outside tfjs tensors (e.g. scratch in its own WASM heap) is not seen.
+ */
+import { tf } from '@weft/core';
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export interface Measurement {
+  /** Median ms of the timed runs. */
+  ms: number;
+  /** Every timed run (ms). */
+  samples: number[];
+  /** Peak tensor bytes allocated beyond what was alive before (warm-up run). */
+  peakBytes: number;
+  /** Tensors left behind by one run (should be 0). */
+  leakedTensors: number;
+}
+
+/** Run `fn` (which must dispose what it makes and read its results) under tf.profile, then time it. */
+export async function measure(fn: () => void, reps: number): Promise<Measurement> {
+  const before = tf.memory();
+  const profile = await withoutErrorChecks(() => tf.profile(() => fn()));
+  const peakBytes = Math.max(0, profile.peakBytes - before.numBytes);
+  const leakedTensors = tf.memory().numTensors - before.numTensors;
+  const samples: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    fn();
+    samples.push(performance.now() - t0);
+  }
+  return { ms: median(samples), samples, peakBytes, leakedTensors };
+}
+
+/** tf.profile reads every kernel output to check for NaN unless this flag is off. */
+async function withoutErrorChecks<T>(run: () => Promise<T>): Promise<T> {
+  const env = tf.env();
+  const previous = env.getBool('CHECK_COMPUTATION_FOR_ERRORS');
+  env.set('CHECK_COMPUTATION_FOR_ERRORS', false);
+  try {
+    return await run();
+  } finally {
+    env.set('CHECK_COMPUTATION_FOR_ERRORS', previous);
+  }
+}

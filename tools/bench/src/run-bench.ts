@@ -1,0 +1,145 @@
+/**
+ * runBench(suite, options): start the backend, load the benchmark plugins, run the suites,
+ * run the PyTorch baseline on the same shapes, and write results.json (+ BENCHMARKS.md and
+ * SVG plots when `markdownPath` is set). Returns the results document.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBackend } from './backend.js';
+import { loadAverage, machineInfo } from './environment.js';
+import {
+  DEFAULT_OPTIONS,
+  SUITES,
+  type BenchOptions,
+  type BenchResults,
+  type BenchRow,
+  type SuiteName,
+  type SuiteSelection,
+} from './options.js';
+import { mergeResults, readResults } from './merge.js';
+import { benchRegistry } from './plugins.js';
+import { renderMarkdown } from './report/markdown.js';
+import { kernelPlots } from './report/plots.js';
+import { decodeSuite } from './suites/decode.js';
+import { kernelsSuite } from './suites/kernels.js';
+import { trainSuite } from './suites/train.js';
+import { attachRatios, runTorchBaseline, torchTasks } from './torch.js';
+
+const RUNNERS = { kernels: kernelsSuite, train: trainSuite, decode: decodeSuite } as const;
+
+/** The bench package's folder (src/ or dist/ is one level below). */
+export const BENCH_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export function suitesOf(selection: SuiteSelection): SuiteName[] {
+  if (selection === 'all') return [...SUITES];
+  if (!SUITES.includes(selection))
+    throw new Error(
+      `Unknown benchmark suite "${selection}" (choose one of ${[...SUITES, 'all'].join(', ')}).`,
+    );
+  return [selection];
+}
+
+/** docs/bench next to BENCHMARKS.md when that folder has a docs/, else tools/bench/results. */
+export function defaultPlotDir(markdownPath: string): string {
+  const docs = path.join(path.dirname(markdownPath), 'docs');
+  return existsSync(docs) ? path.join(docs, 'bench') : path.join(BENCH_ROOT, 'results');
+}
+
+export async function runBench(
+  suite: SuiteSelection,
+  partial: Partial<BenchOptions> = {},
+): Promise<BenchResults> {
+  const options: BenchOptions = { ...DEFAULT_OPTIONS, ...partial };
+  const suites = suitesOf(suite);
+  const loadStart = loadAverage();
+  const backend = await startBackend(options.backend);
+  const notes: string[] = [];
+  const { log: _log, ...recorded } = options;
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    backend: backend.name,
+    threads: backend.threads,
+    machine: machineInfo(),
+    load: { start: loadStart, end: loadStart },
+    options: recorded,
+    plugins: [],
+    rows: [],
+    torch: { available: false, note: 'not run', rows: {} },
+    notes,
+  };
+  if (!backend.ok) {
+    notes.push(`Skipped: ${backend.note}`);
+    options.log(`weft-bench: ${backend.note}`);
+    return finish(results, options);
+  }
+  const { registry, plugins } = await benchRegistry();
+  results.plugins = plugins;
+  for (const p of plugins)
+    if (p.status === 'failed') options.log(`weft-bench: ${p.name} not loaded (${p.note})`);
+  const rows: BenchRow[] = [];
+  for (const name of suites) {
+    options.log(`weft-bench: suite ${name} on ${backend.name}`);
+    rows.push(...(await RUNNERS[name](registry, options)));
+  }
+  results.rows = rows;
+  options.log('weft-bench: PyTorch baseline');
+  results.torch = runTorchBaseline(options.python, torchTasks(rows), options.memoryBudget);
+  attachRatios(rows, results.torch);
+  results.load.end = loadAverage();
+  if (!options.merge) return finish(results, options);
+  return finish(
+    mergeResults(readResults(resultsPath(options.outDir, results.backend)), results, suites),
+    options,
+  );
+}
+
+export function resultsPath(outDir: string, backend: string): string {
+  return path.join(outDir, `results-${backend}.json`);
+}
+
+function finish(results: BenchResults, options: BenchOptions): BenchResults {
+  mkdirSync(options.outDir, { recursive: true });
+  const jsonPath = resultsPath(options.outDir, results.backend);
+  writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
+  options.log(`weft-bench: wrote ${jsonPath}`);
+  if (options.markdownPath)
+    writeReport(
+      results,
+      options.markdownPath,
+      options.plotDir ?? defaultPlotDir(options.markdownPath),
+      options.log,
+    );
+  return results;
+}
+
+/** Write BENCHMARKS.md and its SVG plots (paths in the Markdown are relative to it). */
+export function writeReport(
+  results: BenchResults,
+  markdownPath: string,
+  plotDir: string,
+  log: (line: string) => void = () => {},
+): void {
+  const plots = kernelPlots(results.rows, results.backend);
+  if (plots.length) mkdirSync(plotDir, { recursive: true });
+  for (const plot of plots) writeFileSync(path.join(plotDir, plot.file), plot.svg);
+  const relative = (file: string) =>
+    path.relative(path.dirname(markdownPath), path.join(plotDir, file)).split(path.sep).join('/');
+  const o = results.options;
+  const command = `weft-bench ${suiteLabel(results)} --backend ${results.backend} --max-len ${o.maxLen} --memory-budget ${o.memoryBudget / 1024 ** 3}`;
+  writeFileSync(
+    markdownPath,
+    renderMarkdown(results, {
+      plots: plots.map((p) => ({ path: relative(p.file), title: p.title })),
+      command,
+    }),
+  );
+  log(
+    `weft-bench: wrote ${markdownPath}${plots.length ? ` and ${plots.length} plot(s) in ${plotDir}` : ''}`,
+  );
+}
+
+function suiteLabel(results: BenchResults): string {
+  const present = SUITES.filter((s) => results.rows.some((r) => r.suite === s));
+  return present.length === SUITES.length || present.length === 0 ? 'all' : present.join(',');
+}

@@ -1,0 +1,75 @@
+/** A tiny run of each suite (smallest sizes, one rep, cpu, no PyTorch): rows have the right fields. No timing assertions. */
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runBench } from '../src/run-bench.js';
+import type { BenchRow } from '../src/options.js';
+
+const outDir = mkdtempSync(path.join(os.tmpdir(), 'weft-bench-'));
+const quiet = {
+  backend: 'cpu' as const,
+  tiny: true,
+  python: false as const,
+  outDir,
+  log: () => {},
+};
+
+function expectRowFields(row: BenchRow): void {
+  expect(typeof row.key).toBe('string');
+  expect(typeof row.kind).toBe('string');
+  expect(typeof row.plugin).toBe('string');
+  expect(['ok', 'skipped', 'failed']).toContain(row.status);
+  if (row.status !== 'ok') expect(row.note).toMatch(/^(stopped|skipped|failed)/);
+}
+
+describe('smoke runs (tiny sizes)', () => {
+  it('kernels: dense attention forward and forward+backward', async () => {
+    const results = await runBench('kernels', quiet);
+    expect(results.backend).toBe('cpu');
+    expect(results.machine.cores).toBeGreaterThan(0);
+    const dense = results.rows.filter((r) => r.kind === 'dense');
+    expect(dense.map((r) => r.shape.pass).sort()).toEqual(['fwd', 'fwd+bwd']);
+    for (const row of results.rows) expectRowFields(row);
+    for (const row of dense) {
+      expect(row.status).toBe('ok');
+      expect(row.shape).toMatchObject({ B: 1, L: 64 });
+      expect(row.metrics.ms).toBeGreaterThan(0);
+      expect(row.metrics.gflops).toBeGreaterThan(0);
+      expect(row.metrics.peakBytes).toBeGreaterThan(0);
+      expect(row.metrics.leakedTensors).toBe(0);
+      expect(row.torchRatio).toBeUndefined();
+    }
+    expect(
+      JSON.parse(readFileSync(path.join(outDir, 'results-cpu.json'), 'utf8')).rows,
+    ).toHaveLength(results.rows.length);
+  });
+
+  it('train: a step of the tiny LM gives tokens/s', async () => {
+    const results = await runBench('train', { ...quiet, kinds: ['dense'] });
+    expect(results.rows).toHaveLength(1);
+    const [row] = results.rows;
+    expectRowFields(row);
+    expect(row).toMatchObject({ suite: 'train', kind: 'dense', status: 'ok' });
+    expect(row.metrics.tokensPerSec).toBeGreaterThan(0);
+    expect(row.metrics.leakedTensors).toBe(0);
+  });
+
+  it('decode: cache and recompute rows per context', async () => {
+    const results = await runBench('decode', { ...quiet, kinds: ['dense'] });
+    expect(results.rows.map((r) => r.shape.mode)).toEqual(['cache', 'recompute']);
+    for (const row of results.rows) {
+      expectRowFields(row);
+      expect(row.status).toBe('ok');
+      expect(row.metrics.msPerToken).toBeGreaterThan(0);
+      expect(row.metrics.tokensPerSec).toBeCloseTo(1000 / row.metrics.msPerToken);
+    }
+  });
+
+  it('writes BENCHMARKS.md and well-formed plots when asked', async () => {
+    const markdownPath = path.join(outDir, 'BENCHMARKS.md');
+    const plotDir = path.join(outDir, 'plots');
+    await runBench('kernels', { ...quiet, kinds: ['dense'], markdownPath, plotDir });
+    expect(readFileSync(markdownPath, 'utf8')).toContain('## Attention kernels');
+    expect(existsSync(path.join(plotDir, 'kernels-time.svg'))).toBe(true);
+  });
+});
