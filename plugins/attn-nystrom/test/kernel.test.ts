@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Rng, tf, type Tensor } from '@weft/core';
 import { attentionKernelConformance, describeWithBackends, expectTensorsClose, gradCheck, makeAttentionContext, naiveAttention } from '@weft/core/testing';
 import { depthwiseSequenceConv, iterativePinv, nystromAttention, NystromAttention, VERSION, type NystromSettings } from '@weft/attn-nystrom';
-import { heads, inverse, landmarkKernel, matmul, maxColumnSum, naiveNystrom, naiveSoftmax, newtonPinv, softmaxRows, type Mat } from './naive.js';
+import { heads, inverse, landmarkKernel, maxColumnSum, naiveNystrom, naiveSoftmax, newtonPinv, softmaxRows, type Mat } from './naive.js';
 
 const settings = (landmarks: number, extra: Partial<NystromSettings> = {}): NystromSettings => ({ landmarks, pinvIterations: 6, pinvInit: 'original', ...extra });
 const make = (landmarks = 4, extra: Partial<NystromSettings> = {}, H = 2) => new NystromAttention(settings(landmarks, extra), H, new Rng(0));

@@ -178,10 +178,15 @@ describe('ltp in models', () => {
       for (let i = 0; i < model.blocks.length; i++) {
         if (i === 1) {
           const r = reducer.reduce(h, ctx);
-          (h = r.x), (ctx = r.ctx), (restore = r.restore);
+          h = r.x;
+          ctx = r.ctx;
+          restore = r.restore;
         }
         h = model.blocks.at(i).forward(h, { ...ctx, layerIndex: i });
-        if (i === 1) (h = restore!(h)), (ctx = outer);
+        if (i === 1) {
+          h = restore!(h);
+          ctx = outer;
+        }
       }
       return model.head.forward(tf.mean(model.finalNorm.forward(h), 1)); // [B, classes]
     });
@@ -199,7 +204,8 @@ describe('ltp in models', () => {
       const rows: number[][] = [], labels: number[] = [];
       for (let b = 0; b < 16; b++) {
         const label = rng.int(2);
-        rows.push(Array.from({ length: 12 }, () => (label ? 5 : 2) + rng.int(3))), labels.push(label);
+        rows.push(Array.from({ length: 12 }, () => (label ? 5 : 2) + rng.int(3)));
+        labels.push(label);
       }
       const ids = tf.tensor2d(rows, undefined, 'int32');
       const targets = tf.tensor1d(labels, 'int32');

@@ -77,10 +77,17 @@ export function bipartiteMatching(scores: number[][][], L: number, r: number): T
     const nU = nA - r;
     const t: number[] = new Array(L);
     const rep: number[] = [];
-    unmerged.forEach((a, p) => ((t[2 * a] = p), rep.push(2 * a)));
-    for (let b = 0; b < nB; b++) (t[2 * b + 1] = nU + b), rep.push(2 * b + 1);
+    unmerged.forEach((a, p) => {
+      t[2 * a] = p;
+      rep.push(2 * a);
+    });
+    for (let b = 0; b < nB; b++) {
+      t[2 * b + 1] = nU + b;
+      rep.push(2 * b + 1);
+    }
     for (const a of merged) t[2 * a] = nU + best[a];
-    target.push(t), representative.push(rep);
+    target.push(t);
+    representative.push(rep);
   }
   return { target, representative };
 }

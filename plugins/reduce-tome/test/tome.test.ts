@@ -13,7 +13,11 @@ function naiveTome(xs: number[][], sizes: number[], r: number) {
   const L = xs.length;
   const cos = (u: number[], v: number[]) => {
     let d = 0, nu = 0, nv = 0;
-    for (let i = 0; i < u.length; i++) (d += u[i] * v[i]), (nu += u[i] * u[i]), (nv += v[i] * v[i]);
+    for (let i = 0; i < u.length; i++) {
+      d += u[i] * v[i];
+      nu += u[i] * u[i];
+      nv += v[i] * v[i];
+    }
     return d / Math.sqrt(nu * nv);
   };
   const A: number[] = [], Bs: number[] = [];
@@ -22,17 +26,26 @@ function naiveTome(xs: number[][], sizes: number[], r: number) {
   for (const a of A) {
     let bi = 0;
     for (let j = 1; j < Bs.length; j++) if (cos(xs[a], xs[Bs[j]]) > cos(xs[a], xs[Bs[bi]])) bi = j;
-    best.push(bi), edge.push(cos(xs[a], xs[Bs[bi]]));
+    best.push(bi);
+    edge.push(cos(xs[a], xs[Bs[bi]]));
   }
   const order = A.map((_, i) => i).sort((p, q) => edge[q] - edge[p]);
   const mergedA = new Set(order.slice(0, r));
   const out: number[][] = [], outSize: number[] = [];
-  for (const i of order.slice(r)) out.push(xs[A[i]]), outSize.push(sizes[A[i]]);
+  for (const i of order.slice(r)) {
+    out.push(xs[A[i]]);
+    outSize.push(sizes[A[i]]);
+  }
   for (let j = 0; j < Bs.length; j++) {
     let tot = sizes[Bs[j]];
     const acc = xs[Bs[j]].map((v) => v * sizes[Bs[j]]);
-    for (const i of mergedA) if (best[i] === j) (tot += sizes[A[i]]), xs[A[i]].forEach((v, d) => (acc[d] += v * sizes[A[i]]));
-    out.push(acc.map((v) => v / tot)), outSize.push(tot);
+    for (const i of mergedA) {
+      if (best[i] !== j) continue;
+      tot += sizes[A[i]];
+      xs[A[i]].forEach((v, d) => (acc[d] += v * sizes[A[i]]));
+    }
+    out.push(acc.map((v) => v / tot));
+    outSize.push(tot);
   }
   return { out, outSize };
 }
@@ -157,10 +170,15 @@ describe('tome in models', () => {
       for (let i = 0; i < model.blocks.length; i++) {
         if (i === at) {
           const r = reducer.reduce(h, ctx);
-          (h = r.x), (ctx = r.ctx), (restore = r.restore);
+          h = r.x;
+          ctx = r.ctx;
+          restore = r.restore;
         }
         h = model.blocks.at(i).forward(h, { ...ctx, layerIndex: i });
-        if (i === at + span - 1) (h = restore!(h)), (ctx = outer);
+        if (i === at + span - 1) {
+          h = restore!(h);
+          ctx = outer;
+        }
       }
       return model.head.forward(tf.mean(model.finalNorm.forward(h), 1)); // [B, classes]
     });
@@ -179,7 +197,8 @@ describe('tome in models', () => {
       const labels: number[] = [];
       for (let b = 0; b < 16; b++) {
         const label = rng.int(2);
-        rows.push(Array.from({ length: 12 }, () => (label ? 5 : 2) + rng.int(3))), labels.push(label);
+        rows.push(Array.from({ length: 12 }, () => (label ? 5 : 2) + rng.int(3)));
+        labels.push(label);
       }
       const ids = tf.tensor2d(rows, undefined, 'int32');
       const targets = tf.tensor1d(labels, 'int32');
