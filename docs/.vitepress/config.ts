@@ -37,6 +37,11 @@ export default defineConfig({
           items: [
             { text: 'Getting started', link: '/guide/getting-started' },
             { text: 'Concepts', link: '/guide/concepts' },
+            { text: 'Mixers compared', link: '/guide/mixers' },
+            { text: 'KV caches compared', link: '/guide/kv-caches' },
+            { text: 'Positional encodings compared', link: '/guide/positional-encodings' },
+            { text: 'Sparse attention patterns', link: '/guide/sparse-attention' },
+            { text: 'Approximate attention vs softmax', link: '/guide/approximate-attention' },
           ],
         },
         {

@@ -1,6 +1,7 @@
 /** weft plugins: what the registry holds — the standard plugin plus any loaded by name. */
 import { readJsonFile } from '../config/read-json-file.js';
 import { createModelRegistry } from '../model/model-registry.js';
+import { bundledPluginPackages } from '../plugins/plugin-candidates.js';
 import type { Command } from './command.js';
 
 export const pluginsCommand: Command = {
@@ -10,13 +11,14 @@ export const pluginsCommand: Command = {
     positionals: [],
     options: [
       { name: 'plugins', type: 'list', value: 'a,b', description: 'Also load these plugin packages.' },
+      { name: 'all', type: 'boolean', description: 'Load every plugin package this CLI ships with (its package.json dependencies).' },
       { name: 'config', type: 'string', value: 'FILE', description: 'Also load the "plugins" a run config names.' },
       { name: 'json', type: 'boolean', description: 'Print one JSON array.' },
     ],
   },
 
   async run({ options }, io) {
-    const names = [...((options.plugins as string[] | undefined) ?? [])];
+    const names = [...((options.plugins as string[] | undefined) ?? []), ...(options.all ? bundledPluginPackages() : [])];
     if (options.config !== undefined) {
       const raw = readJsonFile(options.config as string, 'config file') as { plugins?: unknown };
       if (Array.isArray(raw?.plugins)) names.push(...raw.plugins.filter((p): p is string => typeof p === 'string'));

@@ -20,3 +20,10 @@ export function pluginCandidates(): string[] {
   const catalogue = Object.values(KNOWN_KINDS).flatMap((kinds) => Object.values(kinds ?? {}));
   return [...new Set([...ownDependencies(), ...catalogue])].filter((name) => name.startsWith('@weft/'));
 }
+
+/** The plugin packages the CLI depends on (named in its package.json; nothing is scanned). */
+export function bundledPluginPackages(): string[] {
+  return ownDependencies()
+    .filter((name) => /^@weft\/(pos|attn|heads|kv|mixer|moe|reduce|memory|ffn|train|parallel|tok)-/.test(name))
+    .sort();
+}
