@@ -393,7 +393,7 @@ function checkPlugin(pkg, { dir, folder }, report) {
     if (!pkg.peerDependencies?.[dep]) {
       report(
         `"peerDependencies" lacks ${dep}`,
-        `add "${dep}": ${JSON.stringify(dep === '@weft/core' ? 'workspace:^' : 'the version @weft/core uses')} (one copy of it must exist at runtime)`,
+        `add "${dep}": ${JSON.stringify(dep === '@weft/core' ? '>=0.1.0 <1.0.0' : 'the version @weft/core uses')} (one copy of it must exist at runtime)`,
       );
     }
     if (!pkg.devDependencies?.[dep]) {

@@ -3,6 +3,12 @@
  * names derived from the command line (see index.js: planPlugin).
  */
 
+// Peer range on Weft packages: the whole current major, so a core minor never forces a plugin
+// release (changesets bumps dependents whose peer range the new version leaves); slot spec
+// versions are checked at runtime by the registry.
+export const WEFT_PEER_RANGE = '>=0.1.0 <1.0.0';
+
+
 /** A single-quoted TypeScript string literal. */
 export function tsString(value) {
   const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
@@ -318,7 +324,7 @@ export function packageJson(plan) {
       test: 'jest',
       typecheck: 'tsc -p tsconfig.json --noEmit',
     },
-    peerDependencies: { '@weft/core': 'workspace:^', ...plan.sharedPeers },
+    peerDependencies: { '@weft/core': WEFT_PEER_RANGE, ...plan.sharedPeers },
     devDependencies: { '@weft/core': 'workspace:*', ...plan.sharedPeers },
   });
 }

@@ -109,10 +109,10 @@ describe('planPlugin validates the request', () => {
   });
 
   it('warns (and continues) when the family does not usually fill the slot', () => {
-    const { plan: p, warnings } = plan({ name: 'moe-switchhead', slot: 'heads' });
+    const { plan: p, warnings } = plan({ name: 'pos-switchhead', slot: 'heads' });
     expect(p.slot).toBe('heads');
     expect(warnings).toEqual([
-      expect.stringMatching(/^The heads slot is usually filled by heads-\* plugins, not moe-\*/),
+      expect.stringMatching(/^The heads slot is usually filled by heads-\* or moe-\* plugins, not pos-\*/),
     ]);
   });
 
@@ -353,7 +353,7 @@ describe('the create-plugin command', () => {
 
   it('prints warnings, and fails with exit code 1 and the reason', () => {
     const warned = run(
-      'moe-sample',
+      'kv-sample',
       '--slot',
       'heads',
       '--paper-title',
@@ -364,7 +364,7 @@ describe('the create-plugin command', () => {
       'plugins',
     );
     expect(warned.status).toBe(0);
-    expect(warned.stderr).toMatch(/^warning: The heads slot is usually filled by heads-\* plugins/);
+    expect(warned.stderr).toMatch(/^warning: The heads slot is usually filled by heads-\* or moe-\* plugins, not kv-\*/);
     const failed = run('attn-flash', '--slot', 'atention', '--dir', 'plugins');
     expect(failed.status).toBe(1);
     expect(failed.stderr).toMatch(
