@@ -57,7 +57,7 @@ describe('main', () => {
   it('rejects an unknown command with a suggestion and exit code 2, no stack trace', async () => {
     const r = await runWeft('trian');
     expect(r.code).toBe(2);
-    expect(r.err).toEqual(['weft: Unknown command "trian" (commands: train, eval, generate, plugins, doctor, init). Did you mean "train"? Run "weft --help" for usage.']);
+    expect(r.err).toEqual(['weft: Unknown command "trian" (commands: train, eval, generate, plugins, doctor, init, new, bench). Did you mean "train"? Run "weft --help" for usage.']);
   });
 
   it('rejects a bad flag value before doing any work', async () => {

@@ -1,6 +1,6 @@
 import { createRegistry, Rng, tf } from '@weft/core';
 import { describeWithBackends, expectNoLeaks } from '@weft/core/testing';
-import { buildModel, CausalLM, standard } from '@weft/nn';
+import { buildModel, CausalLM, generate, standard } from '@weft/nn';
 import longnet from '@weft/attn-longnet';
 
 // Training runs on wasm only (the pure-JS cpu backend is ~10x slower).
@@ -48,15 +48,12 @@ describe('longnet: config-time errors', () => {
     const build = () => buildModel(registry, { vocab: 16, dModel: 16, layers: 1, heads: 2, attention: { kind: 'longnet', segmentLengths: [8, 16], dilations: [1] } });
     expect(build).toThrow(/dilations: dilations lists 1 value\(s\) \[1\] but segmentLengths lists 2 \[8, 16\]; give one dilation per segment length/);
   });
-  it('cached decoding is refused with a clear message (decode: false)', () => {
+  it('cannot decode incrementally (decode: false): initCache refuses and generate() recomputes the prefix', () => {
     const model = buildModel(registry, { vocab: 16, dModel: 16, layers: 1, heads: 2, attention: { kind: 'longnet', segmentLengths: [8], dilations: [1] } }) as CausalLM;
-    const ids = tf.tensor2d([[1, 2, 3]], [1, 3], 'int32');
-    const one = tf.tensor2d([[4]], [1, 1], 'int32');
-    const cache = model.initCache(1);
-    model.step(ids, cache).dispose();
-    expect(() => model.step(one, cache)).toThrow(/longnet: query length 1 ≠ key length 4; dilated attention is self-attention without decoding/);
-    cache.dispose();
-    tf.dispose([ids, one]);
+    expect(model.canDecode()).toBe(false);
+    expect(() => model.initCache(1)).toThrow(/cannot decode incrementally/);
+    const recomputed = generate(model, [[1, 2, 3]], { maxNewTokens: 3, temperature: 0 });
+    expect(recomputed[0]).toHaveLength(3);
     model.dispose();
   });
 });

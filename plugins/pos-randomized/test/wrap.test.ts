@@ -63,7 +63,8 @@ describeWithBackends('randomized wraps the inner encoding', () => {
   });
 
   it('sinusoidal: embed(x) = x + PE(s_t) at the sampled positions (naive table)', () => {
-    const enc = make({ kind: 'sinusoidal' });
+    // scale 1: the full-scale table of Vaswani et al. (nn's default scales it by D^-1/2).
+    const enc = make({ kind: 'sinusoidal', scale: 1 });
     const { ctx, expected } = trainingCtx(11);
     const x = rng.normalTensor([B, L, D]);
     const y = enc.embed!(x, ctx.positions, ctx);
@@ -154,7 +155,7 @@ describeWithBackends('randomized parity with the PyTorch port (injected position
   it('sin/cos at the sampled positions matches', () => {
     const ctx = ctxWith();
     const x = tf.tensor3d(fx.x, [b, n, d]);
-    const y = create({ kind: 'sinusoidal' }).embed!(x, ctx.positions, ctx);
+    const y = create({ kind: 'sinusoidal', scale: 1 }).embed!(x, ctx.positions, ctx);
     expectTensorsClose(y, fx.sinusoidal, { atol: 1e-5, rtol: 1e-5 });
     tf.dispose([x, y, ctx.positions]);
   });
