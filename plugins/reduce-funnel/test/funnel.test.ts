@@ -1,6 +1,6 @@
-import { ConfigError, createRegistry, Rng, tf, useBackend, type ForwardContext, type Tensor, type TokenReducer } from '@weft/core';
+import { ConfigError, createRegistry, Rng, tf, useBackend } from '@weft/core';
 import { expectNoLeaks, expectTensorsClose, makeForwardContext, reducerConformance } from '@weft/core/testing';
-import { buildModel, defaultPositions, standard, type EncoderClassifier } from '@weft/nn';
+import { buildModel, standard, type EncoderClassifier } from '@weft/nn';
 import funnel, { FunnelOptions, FunnelReducer } from '../src/index.js';
 
 const make = (stride: number) => new FunnelReducer(FunnelOptions.parse({ stride }));
@@ -82,39 +82,10 @@ describe('funnel in models', () => {
     );
   });
 
-  /**
-   * EncoderClassifier (in @weft/nn) does not run `reducers` yet, so this runs its blocks the way
-   * CausalLM.hidden() runs reducers, bidirectionally: reduce before layer `at`, restore after `span` layers.
-   */
-  function classify(model: EncoderClassifier, reducer: TokenReducer, at: number, span: number, ids: Tensor, rng: Rng): Tensor {
-    return tf.tidy(() => {
-      const [B, L] = ids.shape;
-      const outer: ForwardContext = { causal: false, training: true, positions: defaultPositions(B, L), rng, layerIndex: 0, scratch: new Map() };
-      let ctx = outer;
-      let h = model.positional.embed!(model.embedding.embed(ids), outer.positions, outer);
-      let restore: ((y: Tensor) => Tensor) | undefined;
-      for (let i = 0; i < model.blocks.length; i++) {
-        if (i === at) {
-          const r = reducer.reduce(h, ctx);
-          h = r.x;
-          ctx = r.ctx;
-          restore = r.restore;
-        }
-        h = model.blocks.at(i).forward(h, { ...ctx, layerIndex: i });
-        if (i === at + span - 1) {
-          h = restore!(h);
-          ctx = outer;
-        }
-      }
-      return model.head.forward(tf.mean(model.finalNorm.forward(h), 1)); // [B, classes]
-    });
-  }
-
   it('trains in an encoder classifier (task "classifier"): loss falls on "are the tokens from {5, 6, 7} or {2, 3, 4}?"', async () => {
     const reg = registry();
     const config = { ...base, task: 'classifier', classes: 2, reducers: [{ at: 1, span: 1, reducer: { kind: 'funnel', stride: 2 } }] };
     const model = buildModel(reg, config) as EncoderClassifier; // the builder accepts it in a bidirectional model
-    const reducer = reg.create('reducer', config.reducers[0].reducer);
     const opt = tf.train.adam(0.02);
     const rng = new Rng(5);
     const losses: number[] = [];
@@ -129,10 +100,7 @@ describe('funnel in models', () => {
       }
       const ids = tf.tensor2d(rows, undefined, 'int32');
       const targets = tf.tensor1d(labels, 'int32');
-      const loss = opt.minimize(() => {
-        const logits = classify(model, reducer, 1, 1, ids, rng);
-        return tf.losses.softmaxCrossEntropy(tf.oneHot(targets, 2), logits) as tf.Scalar;
-      }, true)!;
+      const loss = opt.minimize(() => model.loss({ inputs: ids, targets }, { training: true, rng }) as tf.Scalar, true)!;
       losses.push(loss.dataSync()[0]);
       tf.dispose([loss, ids, targets]);
     }, 25);

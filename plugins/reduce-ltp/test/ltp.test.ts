@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, createRegistry, Rng, tf, useBackend, type ForwardContext, type Tensor, type TokenReducer } from '@weft/core';
+import { ConfigError, createRegistry, Rng, tf, useBackend, type ForwardContext, type Tensor } from '@weft/core';
 import { expectNoLeaks, expectTensorsClose, gradCheck, makeForwardContext, reducerConformance } from '@weft/core/testing';
-import { buildModel, defaultPositions, standard, type EncoderClassifier } from '@weft/nn';
+import { buildModel, standard, type EncoderClassifier } from '@weft/nn';
 import ltp, { ltpHardKeep, LtpOptions, LtpReducer, ltpSoftMask } from '../src/index.js';
 
 const dims = (dModel: number, heads: number) => ({ vocab: 8, dModel, heads, headDim: dModel / heads, layers: 2, maxLen: 64 });
@@ -167,41 +167,16 @@ describe('ltp in models', () => {
     expect(() => registry().validate('reducer', { kind: 'ltp', threshold: -1 }, 'reducers[0].reducer')).toThrow(/reducers\[0\]\.reducer\.threshold: .*>= 0/);
   });
 
-  /** EncoderClassifier (in @weft/nn) does not run `reducers` yet: run its blocks the way CausalLM.hidden() does. */
-  function classify(model: EncoderClassifier, reducer: TokenReducer, ids: Tensor, rng: Rng): Tensor {
-    return tf.tidy(() => {
-      const [B, L] = ids.shape;
-      const outer: ForwardContext = { causal: false, training: true, positions: defaultPositions(B, L), rng, layerIndex: 0, scratch: new Map() };
-      let h = model.positional.embed!(model.embedding.embed(ids), outer.positions, outer);
-      let ctx = outer;
-      let restore: ((y: Tensor) => Tensor) | undefined;
-      for (let i = 0; i < model.blocks.length; i++) {
-        if (i === 1) {
-          const r = reducer.reduce(h, ctx);
-          h = r.x;
-          ctx = r.ctx;
-          restore = r.restore;
-        }
-        h = model.blocks.at(i).forward(h, { ...ctx, layerIndex: i });
-        if (i === 1) {
-          h = restore!(h);
-          ctx = outer;
-        }
-      }
-      return model.head.forward(tf.mean(model.finalNorm.forward(h), 1)); // [B, classes]
-    });
-  }
-
   it('trains in an encoder classifier (soft mask) and its θ moves', async () => {
     const reg = registry();
     const config = { ...base, task: 'classifier', classes: 2, reducers: [{ at: 1, span: 1, reducer: { kind: 'ltp', threshold: 0.08, temperature: 0.02 } }] };
     const model = buildModel(reg, config) as EncoderClassifier;
-    const reducer = reg.create('reducer', config.reducers[0].reducer, { dims: { vocab: 8, dModel: 16, heads: 2, headDim: 8, layers: 3, maxLen: 64 }, rng: new Rng(2) }) as LtpReducer;
     const opt = tf.train.adam(0.02);
     const rng = new Rng(5);
     const losses: number[] = [];
     await expectNoLeaks(() => {
-      const rows: number[][] = [], labels: number[] = [];
+      const rows: number[][] = [];
+      const labels: number[] = [];
       for (let b = 0; b < 16; b++) {
         const label = rng.int(2);
         rows.push(Array.from({ length: 12 }, () => (label ? 5 : 2) + rng.int(3)));
@@ -209,14 +184,13 @@ describe('ltp in models', () => {
       }
       const ids = tf.tensor2d(rows, undefined, 'int32');
       const targets = tf.tensor1d(labels, 'int32');
-      const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(targets, 2), classify(model, reducer, ids, rng)) as tf.Scalar, true)!;
+      const loss = opt.minimize(() => model.loss({ inputs: ids, targets }, { training: true, rng }) as tf.Scalar, true)!;
       losses.push(loss.dataSync()[0]);
       tf.dispose([loss, ids, targets]);
     }, 25);
     expect(Math.min(...losses.slice(-5))).toBeLessThan(0.6 * losses[0]);
-    expect(reducer.theta.dataSync()[0]).not.toBe(0.08);
+    expect((model.reducers[0].reducer as LtpReducer).theta.dataSync()[0]).not.toBe(0.08);
     opt.dispose();
     model.dispose();
-    reducer.dispose();
   });
 });

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, createRegistry, Rng, tf, useBackend, type ForwardContext, type Tensor, type TokenReducer } from '@weft/core';
+import { ConfigError, createRegistry, Rng, tf, useBackend, type ForwardContext, type Tensor } from '@weft/core';
 import { expectNoLeaks, expectTensorsClose, makeForwardContext, reducerConformance } from '@weft/core/testing';
-import { buildModel, defaultPositions, standard, type EncoderClassifier } from '@weft/nn';
+import { buildModel, standard, type EncoderClassifier } from '@weft/nn';
 import tome, { TOME_SIZES, TomeOptions, TomeReducer } from '../src/index.js';
 
 const make = (r: number, mode: 'mean' | 'sum' = 'mean') => new TomeReducer(TomeOptions.parse({ r, mode }));
@@ -159,36 +159,10 @@ describe('tome in models', () => {
     expect(() => registry().validate('reducer', { kind: 'tome', mode: 'max' }, 'reducers[0].reducer')).toThrow(/reducers\[0\]\.reducer\.mode/);
   });
 
-  /** EncoderClassifier (in @weft/nn) does not run `reducers` yet: run its blocks the way CausalLM.hidden() does. */
-  function classify(model: EncoderClassifier, reducer: TokenReducer, at: number, span: number, ids: Tensor, rng: Rng): Tensor {
-    return tf.tidy(() => {
-      const [B, L] = ids.shape;
-      const outer: ForwardContext = { causal: false, training: true, positions: defaultPositions(B, L), rng, layerIndex: 0, scratch: new Map() };
-      let ctx = outer;
-      let h = model.positional.embed!(model.embedding.embed(ids), outer.positions, outer);
-      let restore: ((y: Tensor) => Tensor) | undefined;
-      for (let i = 0; i < model.blocks.length; i++) {
-        if (i === at) {
-          const r = reducer.reduce(h, ctx);
-          h = r.x;
-          ctx = r.ctx;
-          restore = r.restore;
-        }
-        h = model.blocks.at(i).forward(h, { ...ctx, layerIndex: i });
-        if (i === at + span - 1) {
-          h = restore!(h);
-          ctx = outer;
-        }
-      }
-      return model.head.forward(tf.mean(model.finalNorm.forward(h), 1)); // [B, classes]
-    });
-  }
-
   it('trains in an encoder classifier: loss falls on "are the tokens from {5, 6, 7} or {2, 3, 4}?"', async () => {
     const reg = registry();
     const config = { ...base, task: 'classifier', classes: 2, reducers: [{ at: 1, span: 1, reducer: { kind: 'tome', r: 4 } }] };
     const model = buildModel(reg, config) as EncoderClassifier;
-    const reducer = reg.create('reducer', config.reducers[0].reducer);
     const opt = tf.train.adam(0.02);
     const rng = new Rng(5);
     const losses: number[] = [];
@@ -202,7 +176,7 @@ describe('tome in models', () => {
       }
       const ids = tf.tensor2d(rows, undefined, 'int32');
       const targets = tf.tensor1d(labels, 'int32');
-      const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(targets, 2), classify(model, reducer, 1, 1, ids, rng)) as tf.Scalar, true)!;
+      const loss = opt.minimize(() => model.loss({ inputs: ids, targets }, { training: true, rng }) as tf.Scalar, true)!;
       losses.push(loss.dataSync()[0]);
       tf.dispose([loss, ids, targets]);
     }, 25);
