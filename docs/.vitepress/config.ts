@@ -1,5 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type DefaultTheme } from 'vitepress';
+import { apiSidebars } from '../scripts/lib/api-sidebar.js';
 
 const here = (path: string) => new URL(path, import.meta.url);
 
@@ -54,7 +56,8 @@ export default defineConfig({
         },
       ],
       '/plugins/': [{ text: 'Plugins', items: [{ text: 'Catalogue', link: '/plugins/' }, ...pagesIn('plugins')] }],
-      '/api/': [{ text: 'API reference', items: [{ text: 'Index', link: '/api/' }, ...pagesIn('api')] }],
+      // The API reference: entry points on /api/, an entry point's members on its own pages.
+      ...apiSidebars(fileURLToPath(here('../api/'))),
     },
     search: { provider: 'local' },
     outline: [2, 3],

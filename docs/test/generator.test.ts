@@ -4,6 +4,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { apiEntries } from '../scripts/lib/api-entries.js';
+import { finishApiPage, moduleDir } from '../scripts/lib/api-page.js';
+import { apiModules, apiSidebars } from '../scripts/lib/api-sidebar.js';
 import { benchmarkRows } from '../scripts/lib/benchmarks.js';
 import { familyOf } from '../scripts/lib/families.js';
 import { dropRelativeLinks, findSection, splitSections } from '../scripts/lib/markdown-sections.js';
@@ -90,5 +93,54 @@ describe('link checker', () => {
         ['/index.html', './missing.html', 'no such file'],
       ].sort((x, y) => x[0].localeCompare(y[0])),
     );
+  });
+});
+
+describe('API reference pieces', () => {
+  it('takes one entry point per exports subpath whose source exists', () => {
+    const root = mkdtempSync(join(tmpdir(), 'weft-api-'));
+    mkdirSync(join(root, 'a/src/node'), { recursive: true });
+    mkdirSync(join(root, 'wip')); // no package.json yet: skipped
+    writeFileSync(join(root, 'a/src/index.ts'), 'export const x = 1;');
+    writeFileSync(join(root, 'a/src/node/index.ts'), 'export const y = 1;');
+    writeFileSync(
+      join(root, 'a/package.json'),
+      JSON.stringify({
+        name: '@weft/a',
+        description: 'A.',
+        exports: { '.': { source: './src/index.ts' }, './node': { source: './src/node/index.ts' }, './gone': { source: './src/gone.ts' }, './package.json': './package.json' },
+      }),
+    );
+    assert.deepEqual(
+      apiEntries(root).map((e) => [e.specifier, e.slug, e.file.slice(root.length), e.description]),
+      [
+        ['@weft/a', 'a', '/a/src/index.ts', 'A.'],
+        ['@weft/a/node', 'a', '/a/src/node/index.ts', 'A.'],
+      ],
+    );
+    assert.equal(moduleDir('@weft/a/node'), 'a/node');
+  });
+
+  it('gives a page a title and keeps its body out of Vue, once', () => {
+    const page = finishApiPage('# Function: f\\<T\\>()\n\n`{ [k: string]: T }`\n');
+    assert.equal(page, ['---', 'title: "Function: f<T>()"', '---', '', '::: v-pre', '# Function: f\\<T\\>()', '', '`{ [k: string]: T }`', ':::', ''].join('\n'));
+    assert.equal(finishApiPage(page), page);
+  });
+
+  it('builds sidebars from the folders TypeDoc wrote', () => {
+    const api = mkdtempSync(join(tmpdir(), 'weft-api-pages-'));
+    for (const file of ['index.md', 'nn/index.md', 'nn/functions/buildModel.md', 'nn/classes/Linear.md', 'core/index.md', 'core/node/index.md', 'core/classes/Module.md']) {
+      mkdirSync(join(api, file, '..'), { recursive: true });
+      writeFileSync(join(api, file), '# x');
+    }
+    assert.deepEqual(apiModules(api), ['core', 'core/node', 'nn']);
+    const sidebars = apiSidebars(api);
+    assert.deepEqual(Object.keys(sidebars).sort(), ['/api/', '/api/core/', '/api/core/node/', '/api/nn/']);
+    const nn = sidebars['/api/nn/'];
+    assert.deepEqual(nn[0], { text: '@weft/nn', link: '/api/nn/' });
+    assert.deepEqual(nn.slice(1, 3).map((g) => [g.text, g.items!.map((i) => i.link)]), [
+      ['Classes', ['/api/nn/classes/Linear']],
+      ['Functions', ['/api/nn/functions/buildModel']],
+    ]);
   });
 });

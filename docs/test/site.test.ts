@@ -1,7 +1,7 @@
 /**
  * The site end to end: the generators and `vitepress build` succeed, every internal link of
  * the built HTML resolves, and headless Chromium finds the key content on the home page, the
- * catalogue (whose filter must work) and three plugin pages.
+ * catalogue (whose filter must work), three plugin pages and the TypeDoc API reference.
  *
  * Run with `node --conditions=source --import tsx --test`: the expected option names are read
  * straight from the plugins' zod schemas (`options.shape`), not from the generated pages.
@@ -14,15 +14,18 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadPlugins, type LoadResult } from '../scripts/lib/load-plugins.js';
-import { DIST_DIR, DOCS_DIR, PLUGIN_PAGES_DIR } from '../scripts/lib/paths.js';
+import { apiEntries } from '../scripts/lib/api-entries.js';
+import { DIST_DIR, DOCS_DIR, PLUGIN_PAGES_DIR, REPO_ROOT } from '../scripts/lib/paths.js';
 import { checkLinks } from './support/link-check.js';
 import { serveStatic, type StaticServer } from './support/static-server.js';
+import { declaredSignature } from './support/ts-signature.js';
 
 const CHROMIUM = process.env.WEFT_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-gpu'];
 
 function run(args: string[]): void {
-  const result = spawnSync(process.execPath, args, { cwd: DOCS_DIR, encoding: 'utf8', timeout: 120_000 });
+  // Generous: TypeDoc and `vitepress build` each take tens of seconds on a busy two-core runner.
+  const result = spawnSync(process.execPath, args, { cwd: DOCS_DIR, encoding: 'utf8', timeout: 300_000 });
   assert.equal(result.status, 0, `${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
 }
 
@@ -40,7 +43,8 @@ describe('documentation site', { concurrency: false }, () => {
     for (const { slug } of loaded.plugins) assert.ok(existsSync(join(PLUGIN_PAGES_DIR, `${slug}.md`)), `no page for ${slug}`);
     const vitepress = join(createRequire(import.meta.url).resolve('vitepress/package.json'), '../bin/vitepress.js');
     run([vitepress, 'build']);
-    for (const page of ['index.html', 'plugins/index.html', 'plugins/pos-rope.html', 'guide/concepts.html', 'api/index.html']) {
+    const apiPages = ['api/index.html', 'api/core/index.html', 'api/core/testing/index.html', 'api/nn/functions/buildModel.html', 'api/core/classes/Registry.html'];
+    for (const page of ['index.html', 'plugins/index.html', 'plugins/pos-rope.html', 'guide/concepts.html', ...apiPages]) {
       assert.ok(existsSync(join(DIST_DIR, page)), `dist/${page} was not built`);
     }
   });
@@ -136,6 +140,32 @@ describe('documentation site', { concurrency: false }, () => {
         }
       });
     }
+
+    it('API index: one row per entry point of the library packages', async () => {
+      await open('/api/');
+      const listed = await page.locator('.vp-doc table tr td:first-child').allInnerTexts();
+      const expected = apiEntries(join(REPO_ROOT, 'packages')).map((e) => e.specifier);
+      assert.ok(expected.includes('@weft/nn') && expected.includes('@weft/core/testing'), `entry points: ${expected.join(', ')}`);
+      assert.deepEqual(listed, expected);
+    });
+
+    it('API page buildModel: the signature and parameter types of the source, linked to their pages', async () => {
+      const declared = declaredSignature(join(REPO_ROOT, 'packages/nn/src/build-model.ts'), 'buildModel');
+      assert.ok(declared.params.length >= 2, 'buildModel(registry, config) has parameters');
+      await open('/api/nn/functions/buildModel.html');
+      assert.equal((await page.locator('.vp-doc h1').innerText()).replace(/\u200b/g, '').trim(), 'Function: buildModel()');
+      const code = await page.locator('.vp-doc div[class*="language-ts"] pre').first().innerText();
+      const names = declared.params.map((p) => p.name + (p.optional ? '?' : '')).join(', ');
+      assert.equal(code.replace(/\s+/g, ' ').trim(), `function buildModel(${names}): ${declared.returns};`);
+      const rows = await page.locator('.vp-doc table').first().locator('tbody tr').evaluateAll((trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim())),
+      );
+      assert.deepEqual(rows.map((r) => r.slice(0, 2)), declared.params.map((p) => [p.name + (p.optional ? '?' : ''), p.type]));
+      // A parameter type from another package links to that type's own page.
+      await page.locator('.vp-doc table a:has-text("Registry")').first().click();
+      await page.waitForURL(/\/api\/core\/classes\/Registry(\.html)?$/);
+      await page.waitForSelector('.vp-doc h1:has-text("Class: Registry")');
+    });
 
     it('logs no errors in the browser (hydration included)', () => {
       assert.deepEqual(errors, []);

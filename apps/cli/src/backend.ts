@@ -1,20 +1,28 @@
 /** Choosing and describing the tfjs backend. */
 import { tf, useBackend, type BackendName } from '@weft/core';
 
-/** Switch to `name`; WebGPU in Node first loads @weft/core/node, which installs Dawn's navigator.gpu. */
-export async function selectBackend(name: BackendName): Promise<void> {
-  if (name === 'webgpu') await import('@weft/core/node');
+/**
+ * Switch to `name`. @weft/core/node installs Dawn's navigator.gpu for WebGPU and starts wasm
+ * with `threads` pool threads (default: WEFT_WASM_THREADS, else 1).
+ */
+export async function selectBackend(name: BackendName, threads?: number): Promise<void> {
+  const { setWasmThreads } = await import('@weft/core/node');
+  if (threads !== undefined) setWasmThreads(threads);
   await useBackend(name);
 }
 
-/** Threads the wasm backend runs on (it is single-threaded unless the threaded build loaded). */
-async function wasmThreads(): Promise<number | undefined> {
-  try {
-    const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as { getThreadsCount?: () => number };
-    return wasm.getThreadsCount?.();
-  } catch {
-    return undefined;
-  }
+/** The `--threads` option shared by the commands that compute. */
+export const THREADS_OPTION = {
+  name: 'threads',
+  type: 'int',
+  min: 1,
+  max: 8,
+  value: 'N',
+  description: 'wasm pool threads (default WEFT_WASM_THREADS, else 1).',
+} as const;
+
+async function wasmThreads(): Promise<number> {
+  return (await import('@weft/core/node')).wasmThreads();
 }
 
 export interface BackendDescription {

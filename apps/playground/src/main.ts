@@ -140,7 +140,8 @@ function generateText(): void {
       output.textContent = `Greedy answers on 16 fresh rows: accuracy ${(accuracy * 100).toFixed(1)}%, exact match ${(exactMatch * 100).toFixed(1)}%.`;
     } else {
       const prompt = $<HTMLInputElement>('prompt').value;
-      output.textContent = prompt + session.generateText(prompt);
+      const maxNewTokens = Math.max(1, Math.round(Number($<HTMLInputElement>('max-tokens').value) || 48));
+      output.textContent = prompt + session.generateText(prompt, maxNewTokens);
     }
     document.body.dataset.generated = 'true';
   } catch (error) {
@@ -157,6 +158,7 @@ $('generate').addEventListener('click', generateText);
 (window as unknown as { weftPlayground: unknown }).weftPlayground = {
   losses: () => session?.losses.slice() ?? [],
   backend: () => tf.getBackend(),
+  readbackCheck: () => (session ? session.readbackCheck() : Promise.reject(new Error('train first'))),
 };
 
 drawLoss($<HTMLCanvasElement>('loss'), []);

@@ -119,6 +119,31 @@ export class Session {
     return this.tokenizer.decode(out);
   }
 
+  /**
+   * Reads the same logits back both ways tfjs offers and compares them: synchronously
+   * (`dataSync`, which generation uses; on WebGPU it goes through a canvas) and asynchronously
+   * (`data()`, a mapped buffer). Two forwards of one input, so neither read sees the other's
+   * CPU copy. A backend whose synchronous path returns wrong bytes shows a large difference.
+   */
+  async readbackCheck(ids: number[] = this.sampleIds()): Promise<{ size: number; maxAbsDiff: number; maxAbs: number }> {
+    const forward = () => tf.tidy(() => this.model.forward(tf.tensor2d([ids], [1, ids.length], 'int32')));
+    const [a, b] = [forward(), forward()];
+    try {
+      const asyncValues = (await a.data()) as Float32Array;
+      const syncValues = b.dataSync() as Float32Array;
+      let maxAbsDiff = 0;
+      let maxAbs = 0;
+      for (let i = 0; i < asyncValues.length; i++) {
+        maxAbsDiff = Math.max(maxAbsDiff, Math.abs(asyncValues[i] - syncValues[i]));
+        maxAbs = Math.max(maxAbs, Math.abs(asyncValues[i]));
+      }
+      return { size: asyncValues.length, maxAbsDiff, maxAbs };
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  }
+
   /** Exact-match accuracy of greedy predictions on fresh task rows (task mode). */
   taskAccuracy(rows = 16): { accuracy: number; exactMatch: number } {
     const task = this.task!;

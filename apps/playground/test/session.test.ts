@@ -80,3 +80,15 @@ test('a synthetic task trains and scores', async () => {
   expect(exactMatch).toBeLessThanOrEqual(accuracy);
   session.dispose();
 });
+
+test('readbackCheck: the synchronous and asynchronous reads of the logits agree, and nothing leaks', async () => {
+  const session = new Session(tiny, { kind: 'text', text: TEXT });
+  const before = tf.memory().numTensors;
+  const ids = session.sampleIds();
+  const check = await session.readbackCheck(ids);
+  expect(check.size).toBe(ids.length * session.tokenizer.vocabSize); // logits [1, L, vocab]
+  expect(check.maxAbs).toBeGreaterThan(0);
+  expect(check.maxAbsDiff).toBe(0); // same kernels on the same input: bit-identical on wasm
+  expect(tf.memory().numTensors).toBe(before);
+  session.dispose();
+});

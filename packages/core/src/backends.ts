@@ -16,6 +16,16 @@ export function setNodeWebGPUInstaller(installer: () => Promise<void>): void {
   nodeWebGPUInstaller = installer;
 }
 
+/**
+ * Hook set by `@weft/core/node` to start the wasm backend with a thread pool: it wraps the
+ * first `tf.setBackend('wasm')` (tfjs sizes its pool once, when the module is instantiated).
+ */
+type WasmStarter = (start: () => Promise<boolean>) => Promise<boolean>;
+let nodeWasmStarter: WasmStarter | undefined;
+export function setNodeWasmStarter(starter: WasmStarter): void {
+  nodeWasmStarter = starter;
+}
+
 async function ensureWebGPUBackend(): Promise<void> {
   if (isNode) {
     if (!nodeWebGPUInstaller) {
@@ -45,7 +55,8 @@ export async function useBackend(name: BackendName): Promise<string> {
   if (name === 'webgpu') await ensureWebGPUBackend();
   let ok = false;
   try {
-    ok = await tf.setBackend(name);
+    const start = () => tf.setBackend(name);
+    ok = name === 'wasm' && nodeWasmStarter ? await nodeWasmStarter(start) : await start();
     await tf.ready();
   } catch (cause) {
     throw new BackendError(`The ${name} backend failed to start: ${(cause as Error).message}`, { cause });

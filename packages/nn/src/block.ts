@@ -52,6 +52,31 @@ export class TransformerBlock extends Module {
     });
   }
 
+  /**
+   * The mixer branch alone, F(x) = dropout(mixer(norm1(x))) — pre-norm only; the reversible
+   * residual (./reversible.ts) adds it to the other stream.
+   */
+  mixerBranch(x: Tensor, ctx: ForwardContext): Tensor {
+    return tf.tidy(() => this.drop(this.mixer.forward(this.norm1.forward(x), ctx), ctx));
+  }
+
+  /** The feed-forward branch alone, G(x) = dropout(ffn(norm2(x))); undefined without a feed-forward. */
+  feedForwardBranch(x: Tensor, ctx: ForwardContext): Tensor | undefined {
+    if (!this.feedforward) return undefined;
+    return tf.tidy(() => this.drop(this.feedforward!.forward(this.norm2!.forward(x), ctx), ctx));
+  }
+
+  /** F(x) for T new tokens while decoding: mixer.step(norm1(x)); the state is consumed and the next returned. */
+  mixerBranchStep(x: Tensor, state: LayerState, ctx: StepContext): [Tensor, LayerState] {
+    let next = state;
+    const y = tf.tidy(() => {
+      const [out, s] = this.mixer.step!(this.norm1.forward(x), state, ctx);
+      next = s;
+      return out;
+    });
+    return [y, next];
+  }
+
   canDecode(): boolean {
     return typeof this.mixer.initState === 'function' && typeof this.mixer.step === 'function' && (this.mixer.canDecode?.() ?? true);
   }

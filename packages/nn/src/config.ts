@@ -47,6 +47,12 @@ export const ModelConfigSchema = z
     dropout: z.number().min(0).lt(1).default(0),
     tieEmbeddings: z.boolean().default(true),
     postNorm: z.boolean().default(false),
+    /**
+     * "standard": x + branch(x) per sublayer. "reversible": Reformer's reversible residual
+     * (y1 = x1 + F(x2), y2 = x2 + G(y1)); activations are recomputed in the backward pass, so
+     * their memory does not grow with depth.
+     */
+    residual: z.enum(['standard', 'reversible'], { message: 'residual must be "standard" (x + branch(x)) or "reversible" (Reformer reversible blocks: activation memory flat in depth)' }).default('standard'),
     embedding: slot.default({ kind: 'learned' }),
     positional: slot.default({ kind: 'sinusoidal' }),
     mixer: slot.default({ kind: 'attention' }),
@@ -93,6 +99,20 @@ function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
   return `${path || '(root)'}: ${issue.message}; got ${describeValue(value)}`;
 }
 
+/**
+ * residual "reversible" recomputes a block's input from its output (x2 = y2 − G(y1),
+ * x1 = y1 − F(x2)): refuse what has no such form.
+ */
+function checkReversible(config: ModelConfig): void {
+  const refuse = (what: string, why: string, fix: string) => {
+    throw new ConfigError('residual', `"reversible" cannot be combined with ${what}: ${why}. ${fix}, or set "residual": "standard".`);
+  };
+  if (config.postNorm) refuse('"postNorm": true', 'a reversible block adds pre-norm branches to the other stream (y1 = x1 + F(x2)), and post-norm normalises the sum, which cannot be undone', 'Set "postNorm": false');
+  if (config.task === 'encoder-decoder') refuse('task "encoder-decoder"', "the decoder's cross-attention sublayer has no reversible form here", 'Use task "causal-lm" or "classifier"');
+  if (config.reducers.length > 0) refuse('"reducers"', "a reducer changes the sequence length between layers, so a layer's input cannot be recomputed from its output", 'Remove "reducers"');
+  if (config.segmentLength !== undefined) refuse(`"segmentLength": ${config.segmentLength}`, 'segment recurrence carries layer states and memory across segments outside the reversible stack', 'Remove "segmentLength" (and "memory")');
+}
+
 /** Parse the top level of a model config (slot configs are validated by the builder). */
 export function parseModelConfig(input: unknown): ModelConfig {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
@@ -120,6 +140,7 @@ export function parseModelConfig(input: unknown): ModelConfig {
   if (config.memory !== undefined && config.segmentLength === undefined) {
     throw new ConfigError('memory', 'a segment memory needs "segmentLength" (the length of the segments it carries state across)');
   }
+  if (config.residual === 'reversible') checkReversible(config);
   for (const [i, r] of config.reducers.entries()) {
     if (r.at + r.span > config.layers) {
       throw new ConfigError(`reducers[${i}]`, `spans layers ${r.at}..${r.at + r.span - 1} but the model has ${config.layers} layers; lower "at" or "span"`);

@@ -12,6 +12,7 @@ export { CausalLM, defaultPositions, type ForwardOptions } from './models/causal
 export { EncoderClassifier } from './models/encoder-classifier.js';
 export { EncoderDecoder, CrossAttention } from './models/encoder-decoder.js';
 export { TransformerBlock } from './block.js';
+export { runReversible, stepReversible } from './reversible.js';
 export { ModelCache } from './cache.js';
 export { generate, sampleToken, type GenerateOptions } from './generate.js';
 export { maskedCrossEntropy } from './loss.js';
@@ -28,4 +29,9 @@ export { LayerNorm, RMSNorm } from './standard/norms.js';
 export { SinusoidalEncoding, LearnedPositionalEmbedding, NoPositionalEncoding } from './standard/positional.js';
 export { LearnedEmbedding } from './standard/embedding.js';
 export { POSITIONAL, RECORD_ATTENTION, type AttentionRecorder, type LayerPositional } from './tokens.js';
+export { crossesSegment, segmentStarts } from './sequence/segment-resets.js';
+export { causalConv1d, segmentCausalConv1d } from './sequence/causal-conv1d.js';
+export { linearScan, linearRecurrence, type LinearScanOptions, type LinearScanResult } from './sequence/linear-scan.js';
+export { logScan, logScanStep, logcumsumexp, logAddExp, LOG_ZERO, type LogScanOptions } from './sequence/log-scan.js';
+export { causalLongConv, causalToeplitz } from './sequence/causal-long-conv.js';
 export { VERSION } from './version.js';

@@ -7,10 +7,12 @@
  *   lse = logsumexp_j(scale · Q Kᵀ + bias + mask)    [B, H, Lq]
  *
  * The gradient is a `tf.customGrad` that recomputes the attention probabilities tile by
- * tile from Q, K, V and the saved lse (FA2 Algorithm 2). Gradients flow to q, k, v and to a
- * per-head scale tensor; a logit bias is treated as a constant (see README).
+ * tile from Q, K, V and the saved lse (FA2 Algorithm 2). Gradients flow to q, k, v, to a
+ * per-head scale tensor and to the trainable variables of a learned logit bias (bias-grad.ts:
+ * per tile, ∂loss/∂b_ij = dS_ij, pulled back through the bias function).
  */
 import { tf, type AttentionCapabilities, type AttentionContext, type AttentionKernel, type Tensor } from '@weft/core';
+import { BiasGradAccumulator, keepAlive, probeBias } from './bias-grad.js';
 import { makePlan, type FlashPlan } from './plan.js';
 import type { FlashOptions } from './options.js';
 import { tiledBackward, tiledForward } from './tiled.js';
@@ -50,27 +52,46 @@ export class FlashAttention implements AttentionKernel {
     return tf.getBackend() === 'wasm' ? 'fused' : 'tiled';
   }
 
-  /** softmax attention, [B, H, Lq, Dv]; differentiable in q, k, v and a per-head scale tensor. */
+  /**
+   * softmax attention, [B, H, Lq, Dv]; differentiable in q, k, v, a per-head scale tensor and
+   * the trainable variables of `ctx.logitBias` (found by `probeBias`, passed as extra inputs
+   * of the custom gradient).
+   */
   attend(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
     const plan = makePlan(q, k, v, ctx, this.options);
     const impl = IMPLEMENTATIONS[this.implementation()];
     const scaleInput = typeof plan.scale === 'number' ? [] : [plan.scale];
+    const probe = probeBias(plan); // empty unless a gradient is recorded and there is a bias
+    const biasVars = probe.vars;
+    const release = keepAlive(probe.inputs); // the bias's positions etc., read again by the backward
     const op = tf.customGrad((...args: (Tensor | Save)[]) => {
       const save = args[args.length - 1] as Save;
       const [qq, kk, vv, ...rest] = args.slice(0, -1) as Tensor[];
       const { out, lse } = impl.forward(plan, qq, kk, vv);
-      save([qq, kk, vv, out, lse, ...rest]);
+      save([qq, kk, vv, out, lse, ...rest.slice(0, scaleInput.length)]); // the bias variables are read from the closure
       return {
         value: out,
         gradFunc: (dy: Tensor, saved: Tensor[]) => {
-          const [sq, sk, sv, so, slse, sscale] = saved;
+          const [sq, sk, sv, so, slse] = saved;
+          const sscale = scaleInput.length ? saved[5] : undefined;
           const p: FlashPlan = sscale ? { ...plan, scale: sscale } : plan;
-          const g = impl.backward(p, sq, sk, sv, so, slse, dy);
-          return g.dscale ? [g.dq, g.dk, g.dv, g.dscale] : [g.dq, g.dk, g.dv];
+          try {
+            if (biasVars.length === 0) {
+              const g = impl.backward(p, sq, sk, sv, so, slse, dy);
+              return g.dscale ? [g.dq, g.dk, g.dv, g.dscale] : [g.dq, g.dk, g.dv];
+            }
+            // A learned bias needs dS per tile: the tiled backward provides it (on every
+            // backend; the fused WASM kernel does not expose dS).
+            const acc = new BiasGradAccumulator(p, plan.logitBias!, biasVars);
+            const g = tiledBackward(p, sq, sk, sv, so, slse, dy, acc);
+            return [g.dq, g.dk, g.dv, ...(g.dscale ? [g.dscale] : []), ...acc.result()];
+          } finally {
+            release();
+          }
         },
       };
     });
-    return op(q, k, v, ...scaleInput);
+    return op(q, k, v, ...scaleInput, ...biasVars);
   }
 
   /** Output and logsumexp lse [B, H, Lq] (+inf on fully masked rows), without a gradient. */

@@ -11,6 +11,7 @@
  * repeated to H for GQA, tile by tile), S_ij / P_ij [B, H, B_r, B_c].
  */
 import { tf, type Tensor } from '@weft/core';
+import type { BiasGradAccumulator } from './bias-grad.js';
 import { tileMask, tileMaskTensor, tileRange, type FlashPlan } from './plan.js';
 
 /** A stand-in for -inf in the row max that keeps exp(-inf - m) = 0 and never NaN. */
@@ -105,7 +106,8 @@ export function tiledForward(plan: FlashPlan, q: Tensor, k: Tensor, v: Tensor): 
 
 /**
  * Backward (FA2 Algorithm 2): outer loop over key tiles, inner over query tiles.
- * Returns dQ, dK, dV (kv-head shaped) and, for a per-head scale tensor, dscale [H].
+ * Returns dQ, dK, dV (kv-head shaped) and, for a per-head scale tensor, dscale [H]. With
+ * `biasGrad`, each tile's dS_ij (= ∂loss/∂b_ij) is also handed to it (see bias-grad.ts).
  */
 export function tiledBackward(
   plan: FlashPlan,
@@ -115,6 +117,7 @@ export function tiledBackward(
   o: Tensor,
   lse: Tensor,
   dO: Tensor,
+  biasGrad?: BiasGradAccumulator,
 ): { dq: Tensor; dk: Tensor; dv: Tensor; dscale?: Tensor } {
   const { B, H, Dh } = plan;
   const wantScale = typeof plan.scale !== 'number';
@@ -148,11 +151,13 @@ export function tiledBackward(
         const sc = scaleTensor(plan);
         const dQ = tf.mul(tf.matMul(dS, kj), sc); // line 15: dQ_i += scale dS_ij K_j
         const dK = tf.mul(tf.matMul(dS, qi, true, false), sc); // line 16: dK_j += scale dS_ijᵀ Q_i
-        const out: Tensor[] = [dQ, dK, dV];
-        if (wantScale) out.push(tf.sum(dS.mul(raw), [0, 2, 3])); // ∂/∂scale_h = Σ dS ∘ Q Kᵀ  [H]
+        const out: Tensor[] = [dQ, dK, dV, wantScale ? tf.sum(dS.mul(raw), [0, 2, 3]) : tf.scalar(0)]; // ∂/∂scale_h = Σ dS ∘ Q Kᵀ  [H]
+        if (biasGrad) out.push(dS); // ∂loss/∂b_ij = dS_ij
         return out;
       });
-      const [dQ, dK, dV, dSc] = step;
+      const [dQ, dK, dV, dScaleTile, dS] = step;
+      const dSc = wantScale ? dScaleTile : undefined;
+      if (biasGrad) biasGrad.add(i, j, dS);
       const old = dqs[i];
       dqs[i] = tf.add(old, dQ);
       acc = update(acc, () => [acc[0].add(dK), acc[1].add(dV)]);

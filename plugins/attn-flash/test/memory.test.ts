@@ -45,6 +45,24 @@ describeWithBackends('memory: no L×L tensor at L = 2048 (B = 1, H = 1, Dh = 16)
     expect(peak).toBeLessThan(LL_BYTES / 4);
   });
 
+  it(`tiled, backward with a learned bias (a trainable slope): its gradient needs no L×L tensor either [${backend}]`, async () => {
+    const kernel = makeKernel({ blockQ: 128, blockK: 128, implementation: 'tiled' });
+    const slope = tf.variable(tf.scalar(0.05));
+    const learned = (qr: { start: number; end: number }, kr: { start: number; end: number }) =>
+      tf.tidy(() => tf.abs(tf.sub(tf.range(qr.start, qr.end).reshape([1, 1, -1, 1]), tf.range(kr.start, kr.end).reshape([1, 1, 1, -1]))).mul(slope).neg()); // -m|i - j|, [1, 1, rows, cols]
+    const c = ctx({ causal: true, scale: 0.25, queryOffset: 0, logitBias: learned });
+    let dSlope = 0;
+    const { peak, largest } = await measure(() => {
+      const { value, grads } = tf.variableGrads(() => loss(kernel.attend(q, k, v, c)), [slope]);
+      dSlope = grads[slope.name].dataSync()[0];
+      return [value, grads[slope.name]];
+    });
+    expect(Math.abs(dSlope)).toBeGreaterThan(0); // the slope got a gradient
+    expect(largest).toBeLessThanOrEqual(L * 16);
+    expect(peak).toBeLessThan(LL_BYTES / 4);
+    slope.dispose();
+  });
+
   it(`fused, forward + backward: tfjs peak and the kernel's own memory stay O(L) [${backend}]`, async () => {
     const kernel = makeKernel({ implementation: 'fused' });
     const c = ctx({ causal: false, scale: 0.25, keyPaddingMask: pad, logitBias: bias.lazy });

@@ -15,21 +15,23 @@
  * first keys (those already in the window counted once), so memory is O(n·(n_local + n_global)):
  * linear in n for fixed n_local.
  *
- * Not in the kernel: the paper's distance limit (relative distances clamped at L_pretrain for
- * rotary encodings). With the Λ mask, local keys are always closer than n_local ≤ L_pretrain,
- * so only the global branch needs the clamp, and it needs q·k rotated at a *clamped* distance —
- * the positional slot would have to re-rotate q (or the global keys) inside the kernel. See the
- * README's Compatibility section.
+ * Distance limit (§4): with a rotary positional encoding (`rope`, `rope-scaling`) the kernel
+ * also scores every key farther than n_local = L_pretrain as if it were exactly L_pretrain away
+ * (./distance-limit.ts). Local keys are always closer than n_local, so only the global branch
+ * changes; for n ≤ n_local nothing does.
  */
 import {
   ConfigError,
+  tf,
   z,
   type AttentionContext,
   type AttentionKernel,
+  type PositionalEncoding,
   type SlotCapabilities,
   type Tensor,
 } from '@weft/core';
 import { blockSparseAttention, emptyPlan, type BlockPlan } from '@weft/nn';
+import { clampGlobalDistances, hasFarGlobalPairs } from './distance-limit.js';
 
 /** Options: the paper's names and defaults. */
 export const LMInfiniteOptions = z.object({
@@ -45,6 +47,11 @@ export const LMInfiniteOptions = z.object({
     .int({ message: 'nLocal must be the pretraining length in tokens, e.g. 2048' })
     .positive({ message: 'nLocal must be ≥ 1 (set it to the pretraining length, e.g. 2048)' })
     .default(2048),
+  /**
+   * The paper's distance limit: with a rotary encoding (rope, rope-scaling), keys farther than
+   * nLocal are scored at distance nLocal. No effect without a rotary encoding.
+   */
+  distanceLimit: z.boolean({ message: 'distanceLimit must be true (clamp rotary distances at nLocal, the paper) or false (true distances)' }).default(true),
 });
 export type LMInfiniteOptions = z.output<typeof LMInfiniteOptions>;
 
@@ -93,14 +100,28 @@ export function lmInfinitePlan(Lq: number, Lk: number, offset: number, nGlobal: 
 export class LMInfiniteAttention implements AttentionKernel {
   readonly supports = lmInfiniteCapabilities;
 
-  constructor(readonly options: LMInfiniteOptions) {}
+  /**
+   * `rotary`: the layer's rotary encoding, given when the distance limit applies (the provider
+   * passes it for `rope` / `rope-scaling` with `distanceLimit: true`); without it, true distances.
+   */
+  constructor(
+    readonly options: Pick<LMInfiniteOptions, 'nGlobal' | 'nLocal'>,
+    readonly rotary?: PositionalEncoding,
+  ) {}
 
   /** q [B, H, Lq, Dh], k [B, Hkv, Lk, Dh], v [B, Hkv, Lk, Dv] -> [B, H, Lq, Dv]. Causal only. */
   attend(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
     if (!ctx.causal) throw new ConfigError('attention', 'the LM-Infinite Λ mask is causal only (decoder LMs); use a causal model or a bidirectional kernel (dense, longformer)');
     const [, H, Lq] = q.shape as number[];
     const Lk = (k.shape as number[])[2];
-    const plan = lmInfinitePlan(Lq, Lk, ctx.queryOffset, this.options.nGlobal, this.options.nLocal);
-    return blockSparseAttention(q, k, v, ctx, [{ heads: Array.from({ length: H }, (_, h) => h), plans: [plan] }]);
+    const { nGlobal, nLocal } = this.options;
+    const plan = lmInfinitePlan(Lq, Lk, ctx.queryOffset, nGlobal, nLocal);
+    const heads = Array.from({ length: H }, (_, h) => h);
+    const G = Math.min(nGlobal, Lk);
+    if (!this.rotary?.rotate || !hasFarGlobalPairs(plan, G)) return blockSparseAttention(q, k, v, ctx, [{ heads, plans: [plan] }]);
+    return tf.tidy(() => {
+      const c = clampGlobalDistances(q, k, v, ctx, plan, G, nLocal, this.rotary!);
+      return blockSparseAttention(c.q, c.k, c.v, c.ctx, [{ heads, plans: [c.plan] }]);
+    });
   }
 }

@@ -4,9 +4,11 @@
  *   y1 = x1 + F(x2),   y2 = x2 + G(y1)          (forward; F = attention, G = feed-forward)
  *   x2 = y2 − G(y1),   x1 = y1 − F(x2)          (inverse: activations recomputed, not stored)
  *
- * Inputs are the two halves [B, L, D] of the activations. This class is the exact building block;
- * it does not install a memory-saving custom gradient (tfjs keeps the tape), and Weft's model
- * builder does not yet compose reversible layers — use it directly.
+ * Inputs are the two halves [B, L, D] of the activations. This class is the exact building block
+ * (plain autodiff: tfjs keeps the tape). In a Weft model, set the model config's
+ * `residual: "reversible"` instead: @weft/nn then runs every block this way, F = mixer branch and
+ * G = feed-forward branch, with a custom gradient that recomputes activations from the outputs in
+ * the backward pass, so activation memory stays flat in depth.
  */
 import { tf, type Tensor } from '@weft/core';
 

@@ -14,8 +14,8 @@
  * the diagonal SSM's complex state [B, H, N/2].
  */
 import { init, Module, tf, type ForwardContext, type LayerState, type Rng, type SequenceMixer, type StepContext, type Tensor } from '@weft/core';
-import { causalLongConv, S4DLayer, S4DState } from '@weft/mixer-s4';
-import { Linear } from '@weft/nn';
+import { S4DLayer, S4DState } from '@weft/mixer-s4';
+import { causalLongConv, Linear } from '@weft/nn';
 import type { H3Options } from './options.js';
 
 /** Shift-SSM window [B, N−1, H] (previous k values, oldest first) and diagonal SSM state. */

@@ -6,17 +6,15 @@
  *   [x_0, x_1, …, x_{N−1}, v] = short_conv_3(in_proj(u))     in_proj d -> (N+1) d, causal depthwise K=3
  *   h = implicit filters [L, (N−1) d] split '(o d)'          (./filter.ts)
  *   for o, x_i in enumerate(x_{N−1}, …, x_1):                 (Eq. 4 / Alg. 2)
- *       v ← h_o ∗ (v ⊙ x_i) + bias_o ⊙ (v ⊙ x_i)              exact causal long conv (@weft/mixer-s4)
+ *       v ← h_o ∗ (v ⊙ x_i) + bias_o ⊙ (v ⊙ x_i)              exact causal long conv (@weft/nn)
  *   out = out_proj(v ⊙ x_0)
  * Decoding: the implicit filters span the whole history, so `step` keeps every past input
  * [B, t, d] in its state and recomputes the newest outputs (exact, O(t²) per step).
  */
 import { init, Module, tf, type ForwardContext, type LayerState, type Rng, type SequenceMixer, type StepContext, type Tensor } from '@weft/core';
-import { causalLongConv } from '@weft/mixer-s4';
-import { Linear } from '@weft/nn';
+import { causalConv1d, causalLongConv, Linear } from '@weft/nn';
 import { HyenaFilter } from './filter.js';
 import type { HyenaOptions } from './options.js';
-import { shortCausalConv } from './short-conv.js';
 
 /** The full input history [B, t, d] (t may be 0). */
 export class HyenaHistory implements LayerState {
@@ -58,7 +56,7 @@ export class Hyena extends Module implements SequenceMixer {
       throw new RangeError(`mixer "hyena": sequence length ${L} exceeds l_max (${this.opts.l_max}), the support of its implicit filters; raise the option l_max to at least ${L}`);
     }
     return tf.tidy(() => {
-      const uc = shortCausalConv(this.in_proj.forward(u), this.short_filter_weight, this.short_filter_bias); // [B, L, (N+1) d]
+      const uc = causalConv1d(this.in_proj.forward(u), this.short_filter_weight, this.short_filter_bias).y; // [B, L, (N+1) d]
       const part = (i: number) => tf.slice(uc, [0, 0, i * d], [B, L, d]); // [B, L, d]
       const h = this.filter_fn.filter(L); // [L, (N−1) d]
       let v = part(N);

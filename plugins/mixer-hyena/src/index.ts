@@ -18,7 +18,6 @@ import { VERSION } from './version.js';
 
 export { Hyena, HyenaHistory } from './hyena.js';
 export { HyenaFilter, positionalFeatures, decayRates } from './filter.js';
-export { shortCausalConv } from './short-conv.js';
 export { hyenaOptions, checkHyenaOptions, type HyenaOptions } from './options.js';
 export { VERSION } from './version.js';
 

@@ -17,8 +17,9 @@ import { checkMambaOptions, mambaOptions } from './options.js';
 import { VERSION } from './version.js';
 
 export { Mamba, MambaState, dtBiasInit } from './mamba.js';
-export { selectiveScan, type SelectiveScanInputs } from './selective-scan.js';
-export { causalConv1d } from './causal-conv1d.js';
+export { selectiveScan, selectiveRecurrent, type SelectiveScanInputs } from './selective-scan.js';
+/** Re-exported from @weft/nn, where the shared causal depthwise conv lives. */
+export { causalConv1d } from '@weft/nn';
 export { mambaOptions, checkMambaOptions, resolveDtRank, type MambaOptions } from './options.js';
 export { VERSION } from './version.js';
 

@@ -11,16 +11,16 @@
  *   Δ = softplus(dt_proj(δ))                    [B, L, E]  (bias inside the softplus)
  *   A = −exp(A_log)                             [E, N]  (S4D-real init: A_log = log(1..N))
  *   y = SSM(A, Δ, B, C)(x) + D ⊙ x              selective scan (./selective-scan.ts)
+ * The causal conv is @weft/nn's `causalConv1d`; the scan runs on @weft/nn's `linearScan`.
  *   out = out_proj(y ⊙ silu(z))                 [B, L, D]
  *
  * Decoding (`step`) keeps the last K−1 conv inputs [B, K−1, E] and the SSM state h [B, E, N]
  * and runs the recurrence h_t = exp(Δ_t A) h_{t−1} + Δ_t B_t x_t token by token (Eq. 2a).
  */
 import { init, Module, tf, type ForwardContext, type LayerState, type Rng, type SequenceMixer, type StepContext, type Tensor } from '@weft/core';
-import { Linear } from '@weft/nn';
-import { causalConv1d } from './causal-conv1d.js';
+import { causalConv1d, Linear } from '@weft/nn';
 import { resolveDtRank, type MambaOptions } from './options.js';
-import { selectiveScan } from './selective-scan.js';
+import { selectiveRecurrent, selectiveScan } from './selective-scan.js';
 
 /** Constant-size decoding state: conv window and SSM state. */
 export class MambaState implements LayerState {
@@ -118,27 +118,10 @@ export class Mamba extends Module implements SequenceMixer {
 
   step(u: Tensor, state: LayerState, _ctx: StepContext): [Tensor, LayerState] {
     const s = state as MambaState;
-    const [B, T] = u.shape as [number, number];
-    const E = this.dInner;
-    const N = this.dState;
     const [out, conv, ssm] = tf.tidy(() => {
       const p = this.project(u, s.conv);
-      const delta = tf.softplus(tf.add(p.dt, this.dt_proj.bias!)); // [B, T, E]
-      let h = s.ssm; // [B, E, N]
-      const ys: Tensor[] = [];
-      for (let t = 0; t < T; t++) {
-        const at = <X extends Tensor>(v: X, width: number) => tf.reshape(tf.slice(v, [0, t, 0], [B, 1, width]), [B, width]);
-        const dt = tf.reshape(at(delta, E), [B, E, 1]); // Δ_t
-        const xt = at(p.x, E); // [B, E]
-        const dA = tf.exp(tf.mul(dt, p.A)); // [B, E, N]
-        const dBx = tf.mul(tf.mul(dt, tf.reshape(xt, [B, E, 1])), tf.reshape(at(p.Bm, N), [B, 1, N])); // Δ_t B_t x_t
-        h = tf.add(tf.mul(dA, h), dBx); // h_t = dA h_{t−1} + Δ B x
-        let y = tf.sum(tf.mul(h, tf.reshape(at(p.Cm, N), [B, 1, N])), 2); // C_t · h_t  [B, E]
-        y = tf.add(y, tf.mul(xt, this.D));
-        const zt = at(p.z, E);
-        ys.push(tf.mul(y, tf.mul(zt, tf.sigmoid(zt)))); // y ⊙ silu(z)
-      }
-      return [this.out_proj.forward(tf.stack(ys, 1)), p.convState, h] as [Tensor, Tensor, Tensor];
+      const { y, last } = selectiveRecurrent({ u: p.x, delta: p.dt, A: p.A, B: p.Bm, C: p.Cm, D: this.D, z: p.z, deltaBias: this.dt_proj.bias, deltaSoftplus: true, h0: s.ssm });
+      return [this.out_proj.forward(y), p.convState, last] as [Tensor, Tensor, Tensor];
     });
     state.dispose();
     return [out, new MambaState(tf.keep(conv), tf.keep(ssm))];

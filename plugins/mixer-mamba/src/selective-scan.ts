@@ -12,14 +12,16 @@
  *   dBu_t = Δ_t B_t u_t        (Euler, NOT ZOH — the "mixed" discretisation of the reference)
  *   h_t = dA_t ⊙ h_{t−1} + dBu_t,   y_t = C_t · h_t + D ⊙ u_t,   then y ⊙ silu(z) if z given.
  *
- * Parallel form: a Hillis–Steele prefix scan over the pairs (dA, dBu) with the recurrence's
- * associative operator (a1, b1) ∘ (a2, b2) = (a1 a2, a2 b1 + b2): ceil(log2 L) rounds, each
- * elementwise on [B, L, E, N]. Stable because 0 < dA ≤ 1 (A < 0, Δ > 0): products only
- * shrink. Work O(L log L · E · N), memory O(L · E · N) per round (kept for backward);
- * gradients are tfjs's for the plain ops used. The hidden states of every step are
- * materialised ([B, L, E, N]), like the reference (not the fused CUDA kernel).
+ * Parallel form (`selectiveScan`, training): the recurrence h_t = dA_t ⊙ h_{t−1} + dBu_t is
+ * @weft/nn's `linearScan` (a Hillis–Steele prefix scan, ceil(log2 L) elementwise rounds on
+ * [B, L, E, N]); stable because 0 < dA ≤ 1 (A < 0, Δ > 0): products only shrink. Work
+ * O(L log L · E · N); gradients are tfjs's for the plain ops used. The hidden states of every
+ * step are materialised ([B, L, E, N]), like the reference (not the fused CUDA kernel).
+ * Sequential form (`selectiveRecurrent`, decoding): the same recurrence token by token from a
+ * carried state (@weft/nn's `linearRecurrence`, Eq. 2a).
  */
 import { tf, type Tensor } from '@weft/core';
+import { linearRecurrence, linearScan } from '@weft/nn';
 
 export interface SelectiveScanInputs {
   u: Tensor; // [B, L, E]
@@ -35,39 +37,42 @@ export interface SelectiveScanInputs {
   h0?: Tensor;
 }
 
-/** x shifted d steps later along axis 1 ([B, L, E, N]); the first d steps are `fill`. */
-function shiftRight(x: Tensor, d: number, fill: number): Tensor {
-  const [B, L, E, N] = x.shape as [number, number, number, number];
-  return tf.concat([tf.fill([B, d, E, N], fill), tf.slice(x, [0, 0, 0, 0], [B, L - d, E, N])], 1);
-}
-
-/** Returns y [B, L, E] and the last state [B, E, N]. */
-export function selectiveScan(inp: SelectiveScanInputs): { y: Tensor; last: Tensor } {
+/** dA = exp(Δ A) and dBu = Δ B u, each [B, L, E, N] (Eq. 4, the reference's mixed discretisation). */
+function discretize(inp: SelectiveScanInputs): { a: Tensor; b: Tensor } {
   const [Bsz, L, E] = inp.u.shape as [number, number, number];
   const N = inp.A.shape[1] as number;
+  let delta = inp.delta;
+  if (inp.deltaBias) delta = tf.add(delta, inp.deltaBias);
+  if (inp.deltaSoftplus) delta = tf.softplus(delta); // [B, L, E]
+  const delta4 = tf.reshape(delta, [Bsz, L, E, 1]);
+  const a = tf.exp(tf.mul(delta4, inp.A)); // dA [B, L, E, N]
+  const b = tf.mul(tf.mul(delta4, tf.reshape(inp.u, [Bsz, L, E, 1])), tf.reshape(inp.B, [Bsz, L, 1, N])); // dBu [B, L, E, N]
+  return { a, b };
+}
+
+/** y_t = C_t · h_t (+ D ⊙ u_t) (⊙ silu(z_t)) for states h [B, L, E, N]. */
+function readout(h: Tensor, inp: SelectiveScanInputs): Tensor {
+  const [Bsz, L, , N] = h.shape as [number, number, number, number];
+  let y = tf.sum(tf.mul(h, tf.reshape(inp.C, [Bsz, L, 1, N])), 3); // C_t · h_t  [B, L, E]
+  if (inp.D) y = tf.add(y, tf.mul(inp.u, inp.D));
+  if (inp.z) y = tf.mul(y, tf.mul(inp.z, tf.sigmoid(inp.z))); // y ⊙ silu(z)
+  return y;
+}
+
+/** Parallel form: y [B, L, E] and the last state [B, E, N]. */
+export function selectiveScan(inp: SelectiveScanInputs): { y: Tensor; last: Tensor } {
   return tf.tidy(() => {
-    let delta = inp.delta;
-    if (inp.deltaBias) delta = tf.add(delta, inp.deltaBias);
-    if (inp.deltaSoftplus) delta = tf.softplus(delta); // [B, L, E]
-    const delta4 = tf.reshape(delta, [Bsz, L, E, 1]);
-    let a = tf.exp(tf.mul(delta4, inp.A)); // dA [B, L, E, N]
-    let b = tf.mul(tf.mul(delta4, tf.reshape(inp.u, [Bsz, L, E, 1])), tf.reshape(inp.B, [Bsz, L, 1, N])); // dBu [B, L, E, N]
-    if (inp.h0) {
-      // Fold the initial state into the first step: b_0 += dA_0 h0.
-      const first = tf.mul(tf.slice(a, [0, 0, 0, 0], [Bsz, 1, E, N]), tf.reshape(inp.h0, [Bsz, 1, E, N]));
-      b = tf.add(b, tf.concat([first, tf.zeros([Bsz, L - 1, E, N])], 1));
-    }
-    for (let d = 1; d < L; d *= 2) {
-      const aPrev = shiftRight(a, d, 1);
-      const bPrev = shiftRight(b, d, 0);
-      b = tf.add(tf.mul(a, bPrev), b); // a2 b1 + b2
-      a = tf.mul(aPrev, a); // a1 a2
-    }
-    const h = b; // [B, L, E, N] every step's state
-    let y = tf.sum(tf.mul(h, tf.reshape(inp.C, [Bsz, L, 1, N])), 3); // C_t · h_t  [B, L, E]
-    if (inp.D) y = tf.add(y, tf.mul(inp.u, inp.D));
-    if (inp.z) y = tf.mul(y, tf.mul(inp.z, tf.sigmoid(inp.z))); // y ⊙ silu(z)
-    const last = tf.reshape(tf.slice(h, [0, L - 1, 0, 0], [Bsz, 1, E, N]), [Bsz, E, N]);
-    return { y, last };
+    const { a, b } = discretize(inp);
+    const { h, last } = linearScan(a, b, { h0: inp.h0 }); // h [B, L, E, N] every step's state
+    return { y: readout(h, inp), last };
+  });
+}
+
+/** Sequential form from h0 (decoding, token by token): y [B, T, E] and the last state [B, E, N]. */
+export function selectiveRecurrent(inp: SelectiveScanInputs): { y: Tensor; last: Tensor } {
+  return tf.tidy(() => {
+    const { a, b } = discretize(inp);
+    const { h, last } = linearRecurrence(a, b, { h0: inp.h0 }); // h_t = dA_t h_{t−1} + Δ_t B_t x_t
+    return { y: readout(h, inp), last };
   });
 }

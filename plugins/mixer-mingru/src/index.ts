@@ -17,8 +17,9 @@ import { MinGRU, MinLSTM } from './min-rnn.js';
 import { minRnnOptions } from './options.js';
 import { VERSION } from './version.js';
 
-export { MinGRU, MinLSTM, MinRnnState, g, logG, segmentStarts, type MinRnnConfig } from './min-rnn.js';
-export { logScan, logcumsumexp, logAddExp, LOG_ZERO, type LogScanOptions } from './log-scan.js';
+export { MinGRU, MinLSTM, MinRnnState, g, logG, type MinRnnConfig } from './min-rnn.js';
+/** Re-exported from @weft/nn, where the shared log-space scan and segment helpers live. */
+export { logScan, logcumsumexp, logAddExp, LOG_ZERO, segmentStarts, type LogScanOptions } from '@weft/nn';
 export { minRnnOptions, type MinRnnOptions } from './options.js';
 export { VERSION } from './version.js';
 

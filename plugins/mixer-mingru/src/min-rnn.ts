@@ -21,8 +21,7 @@
  * recurrence directly, one token at a time, in linear space.
  */
 import { init, Module, tf, type ForwardContext, type LayerState, type Rng, type SequenceMixer, type StepContext, type Tensor } from '@weft/core';
-import { Linear } from '@weft/nn';
-import { logScan } from './log-scan.js';
+import { Linear, logScan, segmentStarts } from '@weft/nn';
 
 /** g(x) = x + 0.5 (x >= 0), σ(x) (x < 0). */
 export function g(x: Tensor): Tensor {
@@ -102,17 +101,6 @@ abstract class MinRnnMixer extends Module implements SequenceMixer {
     state.dispose();
     return [y, new MinRnnState(tf.keep(hLast))];
   }
-}
-
-/** [B, L] segment ids -> [B, L] 1 where a new segment starts (t > 0 and id_t != id_{t−1}). */
-export function segmentStarts(segmentIds: Tensor): Tensor {
-  return tf.tidy(() => {
-    const [B, L] = segmentIds.shape as [number, number];
-    if (L === 1) return tf.zeros([B, 1]);
-    const prev = tf.slice(segmentIds, [0, 0], [B, L - 1]);
-    const next = tf.slice(segmentIds, [0, 1], [B, L - 1]);
-    return tf.concat([tf.zeros([B, 1]), tf.cast(tf.notEqual(prev, next), 'float32')], 1); // [B, L]
-  });
 }
 
 /** minGRU (§3.1.3): one update gate z, candidate h̃ = g(Linear_h x). */

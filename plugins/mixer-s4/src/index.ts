@@ -19,7 +19,8 @@ import { VERSION } from './version.js';
 export { S4Mixer, gelu } from './s4.js';
 export { S4DLayer, S4DState } from './s4d-layer.js';
 export { s4dKernel, s4dDiscretize, type S4DParams } from './s4d-kernel.js';
-export { causalLongConv, causalToeplitz } from './causal-long-conv.js';
+/** Re-exported from @weft/nn, where the shared causal long convolution lives. */
+export { causalLongConv, causalToeplitz } from '@weft/nn';
 export { s4Options, checkS4Options, type S4Options } from './options.js';
 export { VERSION } from './version.js';
 

@@ -11,7 +11,7 @@
  * log_dt ~ U[log dt_min, log dt_max], D ~ N(0, 1).
  */
 import { init, Module, tf, type LayerState, type Rng, type Tensor } from '@weft/core';
-import { causalLongConv } from './causal-long-conv.js';
+import { causalLongConv } from '@weft/nn';
 import { s4dDiscretize, s4dKernel, type S4DParams } from './s4d-kernel.js';
 
 /** Complex diagonal SSM state as real/imag pairs, each [B, H, N2]. */

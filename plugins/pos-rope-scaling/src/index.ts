@@ -11,7 +11,7 @@ export { VERSION } from './version.js';
 export { giraffeFrequencies, type BasisOptions, type GiraffeMethod } from './giraffe.js';
 
 const FIX_POWER = 'method "power" needs "power" (k in θ_i·(1 − 2i/d)^k), e.g. { "method": "power", "power": 2 }';
-const FIX_TRUNCATED = 'method "truncated" needs "a", "b" and "rho" (frequencies ≥ b kept, ≤ a set to 0, in between set to rho), e.g. { "a": 0.001, "b": 0.05, "rho": 0.0005 }';
+const FIX_TRUNCATED = 'method "truncated" needs "a", "b" and "rho" (per-position frequencies θ_i/s ≥ b kept, < a set to 0, in between set to rho), e.g. { "a": 0.001, "b": 0.05, "rho": 0.0005 }';
 
 export const ropeScalingOptions = z
   .object({
@@ -44,8 +44,9 @@ export const ropeScaling = positional('rope-scaling', {
   capabilities: { embed: false, rotate: true, bias: false },
   create: (opts, ctx) => {
     const rotaryDim = rotaryDimFor(ctx.dims.headDim, opts.fraction, ctx.path);
+    // ω_i already includes the 1/s of the linear scale (angle = m · ω_i), see giraffe.ts
     const invFreq = giraffeFrequencies(opts.method, rotaryDim, opts.base, opts);
-    return new RotaryEncoding({ headDim: ctx.dims.headDim, rotaryDim, layout: opts.layout, invFreq, positionScale: opts.scale });
+    return new RotaryEncoding({ headDim: ctx.dims.headDim, rotaryDim, layout: opts.layout, invFreq });
   },
 });
 

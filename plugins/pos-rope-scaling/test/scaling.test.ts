@@ -45,7 +45,7 @@ describeWithBackends('pos-rope-scaling', () => {
   for (const [label, config] of [
     ['linear, scale 1', { kind: 'rope-scaling', method: 'linear', scale: 1 }],
     ['power, k = 0', { kind: 'rope-scaling', method: 'power', power: 0 }],
-    ['truncated with every θ ≥ b (nothing truncated)', { kind: 'rope-scaling', method: 'truncated', a: 0, b: 1e-9, rho: 0.5 }],
+    ['truncated, scale 1, with every θ ≥ b (nothing truncated)', { kind: 'rope-scaling', method: 'truncated', a: 0, b: 1e-9, rho: 0.5 }],
   ] as const) {
     it(`${label}: equals @weft/pos-rope exactly (both layouts)`, () => {
       for (const layout of ['interleaved', 'half-split']) {
@@ -65,6 +65,22 @@ describeWithBackends('pos-rope-scaling', () => {
     close(giraffeFrequencies('power', 8, 10000, { power: 2 }), [1, 0.05625, 0.0025, 0.0000625]);
     // truncated a = 0.005, b = 0.05, ρ = 0.002: 1 ≥ b kept, 0.1 ≥ b kept, 0.01 in (a, b) -> ρ, 0.001 ≤ a -> 0
     close(giraffeFrequencies('truncated', 8, 10000, { a: 0.005, b: 0.05, rho: 0.002 }), [1, 0.1, 0.002, 0]);
+    // with a linear scale s = 4 every ω_i carries 1/s: linear θ/4, power θ(1 − 2i/8)^2 / 4
+    close(giraffeFrequencies('linear', 8, 10000, { scale: 4 }), [0.25, 0.025, 0.0025, 0.00025]);
+    close(giraffeFrequencies('power', 8, 10000, { power: 2, scale: 4 }), [0.25, 0.0140625, 0.000625, 0.000015625]);
+    // truncated, s = 4: the cutoffs compare u = θ/4 = 0.25, 0.025, 0.0025, 0.00025 (a = 0.001, b = 0.05, ρ = 0.0004):
+    // 0.25 ≥ b kept (as 0.25), 0.025 and 0.0025 in [a, b) -> ρ (not divided by s), 0.00025 < a -> 0
+    close(giraffeFrequencies('truncated', 8, 10000, { a: 0.001, b: 0.05, rho: 0.0004, scale: 4 }), [0.25, 0.0004, 0.0004, 0]);
+    // boundaries: u = b is kept, u = a joins the ρ band
+    close(giraffeFrequencies('truncated', 8, 10000, { a: 0.001, b: 0.1, rho: 0.0004 }), [1, 0.1, 0.0004, 0.0004]);
+  });
+
+  it('truncated with nothing truncated (b below every θ_i/s) equals linear scaling with the same s, exactly', () => {
+    const [a1, a2] = run(make({ kind: 'rope-scaling', method: 'truncated', a: 0, b: 1e-9, rho: 0.5, scale: 3 }));
+    const [b1, b2] = run(make({ kind: 'rope-scaling', method: 'linear', scale: 3 }));
+    expectTensorsClose(a1, b1, { atol: 0, rtol: 0 });
+    expectTensorsClose(a2, b2, { atol: 0, rtol: 0 });
+    tf.dispose([a1, a2, b1, b2]);
   });
 
   it('linear scale s rotates by (m/s)·θ_i (position interpolation)', () => {

@@ -21,6 +21,7 @@ import mamba from '@weft/mixer-mamba';
 import minrnn from '@weft/mixer-mingru';
 import rwkv from '@weft/mixer-rwkv';
 import deltanet from '@weft/mixer-deltanet';
+import longhorn from '@weft/mixer-longhorn';
 import s4 from '@weft/mixer-s4';
 import h3 from '@weft/mixer-h3';
 import hyena from '@weft/mixer-hyena';
@@ -54,6 +55,7 @@ const MIXERS: Record<string, (seqLen: number) => Record<string, unknown>> = {
   minlstm: () => ({ kind: 'minlstm', expansion: 2 }),
   rwkv: () => ({ kind: 'rwkv', channelMix: false }),
   deltanet: () => ({ kind: 'deltanet', chunkSize: 16 }),
+  longhorn: () => ({ kind: 'longhorn', d_state: 16 }),
   s4: () => ({ kind: 's4', d_state: 16 }),
   h3: () => ({ kind: 'h3', d_state: 16 }),
   hyena: (seqLen) => ({ kind: 'hyena', l_max: seqLen, filter_order: 16 }),
@@ -75,7 +77,7 @@ interface RunResult {
 }
 
 function buildFor(mixer: string, task: SyntheticTask): CausalLM {
-  const registry = createRegistry().use(standard, mamba, minrnn, rwkv, deltanet, s4, h3, hyena);
+  const registry = createRegistry().use(standard, mamba, minrnn, rwkv, deltanet, longhorn, s4, h3, hyena);
   return buildModel(registry, {
     vocab: task.vocabSize,
     dModel: 32,

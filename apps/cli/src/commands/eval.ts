@@ -1,6 +1,6 @@
 /** weft eval <checkpoint-or-run-dir>: held-out loss / bits per byte, or task accuracy. */
 import { BACKEND_NAMES, type BackendName } from '@weft/core';
-import { selectBackend } from '../backend.js';
+import { selectBackend, THREADS_OPTION } from '../backend.js';
 import { parseRunConfig, type DataSection } from '../config/run-config.js';
 import { loadTrainingData } from '../data/training-data.js';
 import { UsageError } from '../errors.js';
@@ -21,6 +21,7 @@ export const evalCommand: Command = {
       { name: 'batches', type: 'int', min: 1, value: 'N', description: 'Validation batches (default: the run\'s train.evalBatches).' },
       { name: 'rows', type: 'int', min: 1, value: 'N', description: 'Task rows to score (default 256).' },
       { name: 'backend', type: 'string', choices: BACKEND_NAMES, value: 'NAME', description: 'Compute backend (default wasm).' },
+      THREADS_OPTION,
       { name: 'json', type: 'boolean', description: 'Print the result as one JSON line.' },
     ],
     examples: ['weft eval runs/2025-01-31-120000', 'weft eval runs/copy --task copy --json'],
@@ -28,7 +29,7 @@ export const evalCommand: Command = {
 
   async run({ positionals, options }, io) {
     if (options.data !== undefined && options.task !== undefined) throw new UsageError('--data and --task both choose what to evaluate on; give one of them.');
-    await selectBackend(((options.backend as string) ?? 'wasm') as BackendName);
+    await selectBackend(((options.backend as string) ?? 'wasm') as BackendName, options.threads as number | undefined);
     const loaded = await loadCheckpointModel(positionals[0]);
     const { model, runConfig } = loaded;
     try {

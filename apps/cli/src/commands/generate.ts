@@ -1,7 +1,7 @@
 /** weft generate <checkpoint-or-run-dir> --prompt TEXT: sample a continuation. */
 import { BACKEND_NAMES, type BackendName } from '@weft/core';
 import { ByteTokenizer } from '@weft/tasks';
-import { selectBackend } from '../backend.js';
+import { selectBackend, THREADS_OPTION } from '../backend.js';
 import { loadCheckpointModel } from '../model/load-checkpoint.js';
 import { sampleText } from '../sample-text.js';
 import type { Command } from './command.js';
@@ -19,13 +19,14 @@ export const generateCommand: Command = {
       { name: 'top-p', type: 'number', min: 0, exclusiveMin: true, max: 1, value: 'P', description: 'Nucleus sampling mass.' },
       { name: 'seed', type: 'int', min: 0, value: 'S', description: 'Sampling seed (default 0).' },
       { name: 'backend', type: 'string', choices: BACKEND_NAMES, value: 'NAME', description: 'Compute backend (default wasm).' },
+      THREADS_OPTION,
       { name: 'json', type: 'boolean', description: 'Print { prompt, text } as one JSON line.' },
     ],
     examples: ['weft generate runs/2025-01-31-120000 --prompt "The jury said" --temperature 0.7'],
   },
 
   async run({ positionals, options }, io) {
-    await selectBackend(((options.backend as string) ?? 'wasm') as BackendName);
+    await selectBackend(((options.backend as string) ?? 'wasm') as BackendName, options.threads as number | undefined);
     const { model, runConfig } = await loadCheckpointModel(positionals[0]);
     try {
       const prompt = (options.prompt as string | undefined) ?? runConfig?.sample.prompt ?? 'The jury said';

@@ -8,7 +8,7 @@ import { BACKEND_NAMES, ConfigError, type BackendName, type Logger } from '@weft
 import { writeFileAtomic } from '@weft/core/node';
 import type { CausalLM } from '@weft/nn';
 import { createProgress } from '@weft/train';
-import { describeBackend, formatBackend, selectBackend } from '../backend.js';
+import { describeBackend, formatBackend, selectBackend, THREADS_OPTION } from '../backend.js';
 import { loadRunConfig, type ConfigOverrides } from '../config/load-run-config.js';
 import type { RunConfig } from '../config/run-config.js';
 import { UsageError } from '../errors.js';
@@ -84,6 +84,7 @@ export const trainCommand: Command = {
       { name: 'seq', type: 'int', min: 1, value: 'L', description: 'Tokens per sequence.' },
       { name: 'lr', type: 'number', min: 0, exclusiveMin: true, value: 'X', description: 'Peak learning rate.' },
       { name: 'backend', type: 'string', choices: BACKEND_NAMES, value: 'NAME', description: 'Compute backend.' },
+      THREADS_OPTION,
       { name: 'out', type: 'string', value: 'DIR', description: 'Run folder (default runs/<YYYY-MM-DD-HHMMSS>).' },
       { name: 'resume', type: 'optional-string', value: 'DIR', description: 'Continue a run: DIR, or --out, or the newest folder in runs/.' },
       { name: 'eval-every', type: 'int', min: 1, value: 'N', description: 'Evaluate on held-out data every N steps.' },
@@ -125,7 +126,7 @@ export const trainCommand: Command = {
     const { config, source } = loadRunConfig(configPath, overrides);
     const outDir = out ?? resumeDir ?? defaultRunDir((io.now ?? (() => new Date()))());
 
-    await selectBackend(config.train.backend as BackendName);
+    await selectBackend(config.train.backend as BackendName, options.threads as number | undefined);
     say(`backend  ${formatBackend(await describeBackend())}`);
     const data = await loadTrainingData(config.data);
     say(`data     ${data.description}`);

@@ -57,6 +57,7 @@ $<HTMLInputElement>('checkpoint').addEventListener('change', (event) => {
 $('generate').addEventListener('click', () => {
   if (!model) return;
   const prompt = $<HTMLInputElement>('prompt').value || ' ';
-  const [ids] = generate(model, [Array.from(tokenizer.encode(prompt))], { maxNewTokens: 120, temperature: 0.8, seed: Date.now() % 1e6 });
+  const maxNewTokens = Math.max(1, Math.round(Number($<HTMLInputElement>('max-tokens').value) || 120));
+  const [ids] = generate(model, [Array.from(tokenizer.encode(prompt))], { maxNewTokens, temperature: 0.8, seed: Date.now() % 1e6 });
   $('output').textContent = prompt + tokenizer.decode(ids);
 });

@@ -29,6 +29,7 @@ import { Linear } from '../layers/linear.js';
 import { maskedCrossEntropy } from '../loss.js';
 import { summarize } from '../summary.js';
 import { runBlocks, type ReducerSpan } from '../run-blocks.js';
+import { runReversible, stepReversible } from '../reversible.js';
 
 export interface ForwardOptions {
   training?: boolean;
@@ -109,6 +110,11 @@ export class CausalLM extends Module implements TrainableModel {
     });
   }
 
+  /** Trainable parameters the blocks use without owning them (the model-level positional encoding's). */
+  private sharedParameters(): tf.Variable[] {
+    return Module.isModule(this.positional) ? (this.positional as unknown as Module).trainableParameters() : [];
+  }
+
   /** Final hidden states [B, L, D] (before the final norm). */
   hidden(ids: Tensor, options: ForwardOptions = {}): Tensor {
     this.checkIds(ids);
@@ -130,6 +136,7 @@ export class CausalLM extends Module implements TrainableModel {
       };
       const h = this.embedTokens(ids, positions, ctx);
       ctx = { ...ctx, embeddings: h };
+      if (this.resolved.config.residual === 'reversible') return runReversible(this.blocks, h, ctx, this.sharedParameters());
       return runBlocks(this.blocks, this.reducerSpans, h, ctx);
     });
   }
@@ -235,6 +242,10 @@ export class CausalLM extends Module implements TrainableModel {
         const fctx: ForwardContext = { causal: true, training: false, positions, rng, layerIndex: 0, scratch };
         let h = this.embedTokens(ids, positions, fctx);
         const embeddings = h;
+        if (this.resolved.config.residual === 'reversible') {
+          const ctxFor = (i: number): StepContext => ({ training: false, rng, layerIndex: i, positions, scratch, embeddings });
+          return this.project(stepReversible(this.blocks, h, cache.layers, (i, next) => cache.set(i, next), ctxFor));
+        }
         for (let i = 0; i < this.blocks.length; i++) {
           const ctx: StepContext = { training: false, rng, layerIndex: i, positions, scratch, embeddings };
           const [y, next] = this.blocks.at(i).step(h, cache.layers[i], ctx);

@@ -10,6 +10,7 @@ import { summarize } from '../summary.js';
 import { defaultPositions, type ForwardOptions } from './causal-lm.js';
 import { AuxLossCollector } from '../aux-losses.js';
 import { runBlocks, type ReducerSpan } from '../run-blocks.js';
+import { runReversible } from '../reversible.js';
 
 export interface EncoderParts {
   resolved: ResolvedModelConfig;
@@ -23,7 +24,11 @@ export interface EncoderParts {
 }
 
 /** Run an embedding + bidirectional stack; shared by the classifier and the encoder-decoder. */
-export function encode(parts: Pick<EncoderParts, 'embedding' | 'positional' | 'blocks' | 'finalNorm' | 'reducers'>, ids: Tensor, options: ForwardOptions): Tensor {
+export function encode(
+  parts: Pick<EncoderParts, 'embedding' | 'positional' | 'blocks' | 'finalNorm' | 'reducers'> & { resolved?: ResolvedModelConfig },
+  ids: Tensor,
+  options: ForwardOptions,
+): Tensor {
   return tf.tidy(() => {
     const [B, L] = ids.shape;
     const positions = options.positions ?? defaultPositions(B, L);
@@ -40,6 +45,10 @@ export function encode(parts: Pick<EncoderParts, 'embedding' | 'positional' | 'b
     };
     let h = parts.embedding.embed(ids);
     if (parts.positional.embed) h = parts.positional.embed(h, positions, ctx);
+    if (parts.resolved?.config.residual === 'reversible') {
+      const shared = Module.isModule(parts.positional) ? (parts.positional as unknown as Module).trainableParameters() : [];
+      return parts.finalNorm.forward(runReversible(parts.blocks, h, { ...ctx, embeddings: h }, shared));
+    }
     return parts.finalNorm.forward(runBlocks(parts.blocks, parts.reducers ?? [], h, { ...ctx, embeddings: h }));
   });
 }

@@ -1,5 +1,7 @@
 /**
- * Exact causal long convolution y = K ∗ u, per channel, as a lower-triangular Toeplitz matmul.
+ * Exact causal long convolution y = K ∗ u, per channel, as a lower-triangular Toeplitz matmul:
+ * the "convolution mode" of S4 / S4D (Gu et al., arXiv 2111.00396 Eq. 4–5; arXiv 2206.11893)
+ * and the long filters of H3 (arXiv 2212.14052) and Hyena (arXiv 2302.10866 Def. 3.1).
  *
  * Notation: B batch, L length, H channels, Lk kernel length.
  *   y[b, t, h] = Σ_{s=0}^{t} K[h, t − s] · u[b, s, h]              (causal, no wrap-around)
@@ -9,9 +11,12 @@
  * Why not an FFT: the reference implementations compute this as irfft(rfft(u, 2L) · rfft(K, 2L))[:L],
  * but tfjs-core 4.22 registers no gradient for FFT / IFFT / RFFT / IRFFT / Complex / Real / Imag,
  * so a trainable FFT path is not available. The Toeplitz product is the same linear map, exact
- * in fp32 and differentiable (gather + batched matmul), at O(H · L²) memory and O(B · H · L²)
- * time instead of O(B · H · L log L). Kernels shorter than L are zero-padded; longer ones are
- * cut to their first L taps.
+ * in fp32 and differentiable (gather + batched matmul; gradients w.r.t. u and K are tfjs's), at
+ * O(H · L²) memory and O(B · H · L²) time instead of O(B · H · L log L). Kernels shorter than L
+ * are zero-padded; longer ones are cut to their first L taps.
+ *
+ * Decoding: a long filter spans the whole history, so its state is the input history itself;
+ * the outputs of the T newest tokens are the last T rows of causalLongConv(history, K).
  */
 import { tf, type Tensor } from '@weft/core';
 
@@ -36,6 +41,9 @@ export function causalToeplitz(K: Tensor, L: number): Tensor {
  * u [B, L, H], K [H, Lk] -> y [B, L, H] with y[b, t, h] = Σ_{s ≤ t} K[h, t − s] u[b, s, h].
  */
 export function causalLongConv(u: Tensor, K: Tensor): Tensor {
+  if (u.rank !== 3 || K.rank !== 2 || K.shape[0] !== u.shape[2]) {
+    throw new RangeError(`causalLongConv: u must be [B, L, H] and K [H, Lk]; got u [${u.shape}], K [${K.shape}]`);
+  }
   const [B, L, H] = u.shape as [number, number, number];
   return tf.tidy(() => {
     const T = causalToeplitz(K, L); // [H, L, L]
