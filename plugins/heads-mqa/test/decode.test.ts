@@ -12,16 +12,34 @@ const model = (headLayout: unknown, seed = 1) =>
 
 it.each([
   ['mqa', { kind: 'mqa' }],
-  ['gqa', { kind: 'gqa', kvHeads: 2 }],
-])('%s: a prompt prefilled then decoded token by token gives the full forward logits', (_n, headLayout) => {
+  ['gqa, kvHeads 1', { kind: 'gqa', kvHeads: 1 }],
+  ['gqa, kvHeads 2', { kind: 'gqa', kvHeads: 2 }],
+  ['gqa, kvHeads H', { kind: 'gqa', kvHeads: H }],
+])('%s: a prompt prefilled then decoded (1 and 2 tokens per step) gives the full forward logits', (_n, headLayout) => {
   const m = model(headLayout);
   const ids = [[1, 4, 2, 8, 5, 7, 3, 0, 9], [6, 6, 1, 10, 2, 3, 4, 5, 1]];
-  const full = m.forward(tf.tensor2d(ids, [2, 9], 'int32'));
+  const input = tf.tensor2d(ids, [2, 9], 'int32');
+  const full = m.forward(input); // recomputation over the whole sequence
   const cache = m.initCache(2);
-  const outs = [m.step(tf.tensor2d(ids.map((r) => r.slice(0, 4)), [2, 4], 'int32'), cache)];
-  for (let t = 4; t < 9; t++) outs.push(m.step(tf.tensor2d(ids.map((r) => [r[t]]), [2, 1], 'int32'), cache));
-  expectTensorsClose(tf.concat(outs, 1), full, { atol: 1e-5, rtol: 1e-4 });
+  // Chunks [0, 4), [4, 5), [5, 7), [7, 8), [8, 9): the 2-token step checks the causal offset.
+  const outs = [[0, 4], [4, 5], [5, 7], [7, 8], [8, 9]].map(([a, b]) => {
+    const x = tf.tensor2d(ids.map((r) => r.slice(a, b)), [2, b - a], 'int32');
+    const y = m.step(x, cache);
+    x.dispose();
+    return y;
+  });
+  const stepped = tf.concat(outs, 1);
+  expectTensorsClose(stepped, full, { atol: 1e-5, rtol: 1e-4 });
+  tf.dispose([input, full, stepped, ...outs]);
   cache.dispose();
+  m.dispose();
+});
+
+it.each([1, 2, H])('gqa kvHeads %i: greedy generation with the KV cache == recomputing the prefix at every token', (kvHeads) => {
+  const m = model({ kind: 'gqa', kvHeads }, 5);
+  const prompts = [[3, 1, 4], [1, 5, 9]];
+  const cached = generate(m, prompts, { maxNewTokens: 6, temperature: 0 });
+  expect(cached).toEqual(generate(m, prompts, { maxNewTokens: 6, temperature: 0, useCache: false }));
   m.dispose();
 });
 

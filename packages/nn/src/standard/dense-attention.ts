@@ -3,10 +3,12 @@
  *   O = softmax(scale · Q Kᵀ + bias + mask) V        (Vaswani et al. 2017, eq. 1)
  * Masks: causal (query i sees key j iff j <= i + queryOffset), key padding, segment ids.
  * Fully masked rows output 0. Grouped-query attention: query head h reads kv head
- * floor(h / (H / Hkv)).
+ * floor(h / (H / Hkv)). Heads of a group are contiguous, so the kernel never repeats k/v:
+ * q [B, H, Lq, Dh] is viewed as [B, Hkv, G·Lq, Dh] (G = H / Hkv, a pure reshape) and multiplied
+ * with the un-repeated k [B, Hkv, Lk, Dh]; logits [B, Hkv, G·Lq, Lk] are the same memory as
+ * [B, H, Lq, Lk]. (Repeating a decoding cache to H heads at every step dominated decode time.)
  */
 import { tf, type AttentionCapabilities, type AttentionContext, type AttentionKernel, type Tensor } from '@weft/core';
-import { repeatKvHeads } from '../layers/heads-split.js';
 
 /** Large negative logit for masked pairs (finite, so a fully masked row does not give NaN). */
 const MASKED = -1e9;
@@ -36,6 +38,18 @@ export function scaleLogits(logits: Tensor, scale: number | Tensor): Tensor {
   return tf.mul(logits, tf.reshape(scale, [1, -1, 1, 1]));
 }
 
+/**
+ * a [B, H, M, N] times b [B, Hkv, N, P] (or bᵀ when transposeB: [B, Hkv, P, N]) for query heads
+ * h reading kv head floor(h / G): one batched matmul over [B, Hkv, G·M, N], no repeat.
+ */
+export function groupedMatMul(a: Tensor, b: Tensor, transposeB: boolean): Tensor {
+  const [B, H, M, N] = a.shape as number[];
+  const Hkv = (b.shape as number[])[1];
+  if (Hkv === H) return tf.matMul(a, b, false, transposeB);
+  const out = tf.matMul(tf.reshape(a, [B, Hkv, (H / Hkv) * M, N]), b, false, transposeB); // [B, Hkv, G·M, P]
+  return tf.reshape(out, [B, H, M, (out.shape as number[])[3]]); // [B, H, M, P]
+}
+
 export class DenseAttention implements AttentionKernel {
   readonly supports: AttentionCapabilities = {
     causal: true,
@@ -50,9 +64,8 @@ export class DenseAttention implements AttentionKernel {
   /** softmax weights [B, H, Lq, Lk], fully masked rows all 0. */
   weights(q: Tensor, k: Tensor, ctx: AttentionContext): Tensor {
     return tf.tidy(() => {
-      const H = (q.shape as number[])[1];
       const [Lq, Lk] = [(q.shape as number[])[2], (k.shape as number[])[2]];
-      let logits = scaleLogits(tf.matMul(q, repeatKvHeads(k, H), false, true), ctx.scale); // [B, H, Lq, Lk]
+      let logits = scaleLogits(groupedMatMul(q, k, true), ctx.scale); // [B, H, Lq, Lk]
       if (ctx.logitBias) logits = tf.add(logits, ctx.logitBias({ start: 0, end: Lq }, { start: 0, end: Lk }));
       const allowed = attentionMask(Lq, Lk, ctx);
       if (!allowed) return tf.softmax(logits);
@@ -66,7 +79,7 @@ export class DenseAttention implements AttentionKernel {
     return tf.tidy(() => {
       const p = this.weights(q, k, ctx);
       if (ctx.recordWeights) ctx.recordWeights(p);
-      return tf.matMul(p, repeatKvHeads(v, (q.shape as number[])[1])); // [B, H, Lq, Dv]
+      return groupedMatMul(p, v, false); // [B, H, Lq, Dv]
     });
   }
 }
