@@ -34,4 +34,5 @@ export { causalConv1d, segmentCausalConv1d } from './sequence/causal-conv1d.js';
 export { linearScan, linearRecurrence, type LinearScanOptions, type LinearScanResult } from './sequence/linear-scan.js';
 export { logScan, logScanStep, logcumsumexp, logAddExp, LOG_ZERO, type LogScanOptions } from './sequence/log-scan.js';
 export { causalLongConv, causalToeplitz } from './sequence/causal-long-conv.js';
+export { fftCausalConv, longConv, dft, idftReal, fourStepForward, fourStepInverseReal, fourStepSplit, LONG_CONV_FFT_THRESHOLD, type ComplexPair, type LongConvMethod, type LongConvOptions } from './sequence/fft-conv.js';
 export { VERSION } from './version.js';

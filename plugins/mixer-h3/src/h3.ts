@@ -15,7 +15,7 @@
  */
 import { init, Module, tf, type ForwardContext, type LayerState, type Rng, type SequenceMixer, type StepContext, type Tensor } from '@weft/core';
 import { S4DLayer, S4DState } from '@weft/mixer-s4';
-import { causalLongConv, Linear } from '@weft/nn';
+import { Linear, longConv, type LongConvMethod } from '@weft/nn';
 import type { H3Options } from './options.js';
 
 /** Shift-SSM window [B, N−1, H] (previous k values, oldest first) and diagonal SSM state. */
@@ -42,18 +42,20 @@ export class H3 extends Module implements SequenceMixer {
   readonly shift_D: tf.Variable; // [H]
   readonly ssm: S4DLayer;
   readonly output_linear: Linear;
+  readonly conv: LongConvMethod;
 
   constructor(readonly dModel: number, opts: H3Options, rng: Rng) {
     super();
     const H = dModel;
     const N = (this.dState = opts.d_state);
+    this.conv = opts.conv;
     const lin = (name: string) => this.addModule(name, new Linear(H, H, rng.fork(name), { bias: true, weightInit: init.torchLinear() }));
     this.q_proj = lin('q_proj');
     this.k_proj = lin('k_proj');
     this.v_proj = lin('v_proj');
     this.shift_C = this.addParameter('shift_C', [H, N], init.normal(1), rng.fork('shift_C')); // reference: C ~ randn
     this.shift_D = this.addParameter('shift_D', [H], init.normal(1), rng.fork('shift_D')); // reference: D ~ randn
-    this.ssm = this.addModule('ssm', new S4DLayer(H, N, opts.dt_min, opts.dt_max, rng.fork('ssm')));
+    this.ssm = this.addModule('ssm', new S4DLayer(H, N, opts.dt_min, opts.dt_max, rng.fork('ssm'), opts.conv));
     this.output_linear = lin('output_linear');
   }
 
@@ -62,7 +64,7 @@ export class H3 extends Module implements SequenceMixer {
       const q = this.q_proj.forward(u); // [B, L, H]
       const k0 = this.k_proj.forward(u);
       const v = this.v_proj.forward(u);
-      const k = tf.add(causalLongConv(k0, this.shift_C), tf.mul(k0, this.shift_D)); // shift SSM + D_k k
+      const k = tf.add(longConv(k0, this.shift_C, { method: this.conv }), tf.mul(k0, this.shift_D)); // shift SSM + D_k k
       const y = this.ssm.forward(tf.mul(k, v)); // S4D(kv) + D kv
       return this.output_linear.forward(tf.mul(q, y)); // [B, L, D]
     });
@@ -80,7 +82,7 @@ export class H3 extends Module implements SequenceMixer {
     const [q, kv, shift] = tf.tidy(() => {
       const k0 = this.k_proj.forward(u); // [B, T, H]
       const hist = tf.concat([s.shift, k0], 1); // [B, W + T, H]
-      const conv = tf.slice(causalLongConv(hist, this.shift_C), [0, W, 0], [B, T, H]); // FIR outputs of the new tokens
+      const conv = tf.slice(longConv(hist, this.shift_C, { method: this.conv }), [0, W, 0], [B, T, H]); // FIR outputs of the new tokens
       const k = tf.add(conv, tf.mul(k0, this.shift_D));
       return [this.q_proj.forward(u), tf.mul(k, this.v_proj.forward(u)), tf.slice(hist, [0, T, 0], [B, W, H])] as [Tensor, Tensor, Tensor];
     });

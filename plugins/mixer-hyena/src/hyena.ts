@@ -6,13 +6,14 @@
  *   [x_0, x_1, …, x_{N−1}, v] = short_conv_3(in_proj(u))     in_proj d -> (N+1) d, causal depthwise K=3
  *   h = implicit filters [L, (N−1) d] split '(o d)'          (./filter.ts)
  *   for o, x_i in enumerate(x_{N−1}, …, x_1):                 (Eq. 4 / Alg. 2)
- *       v ← h_o ∗ (v ⊙ x_i) + bias_o ⊙ (v ⊙ x_i)              exact causal long conv (@weft/nn)
+ *       v ← h_o ∗ (v ⊙ x_i) + bias_o ⊙ (v ⊙ x_i)              causal long conv (@weft/nn longConv:
+ *                                                              Toeplitz or matmul FFT, option conv)
  *   out = out_proj(v ⊙ x_0)
  * Decoding: the implicit filters span the whole history, so `step` keeps every past input
- * [B, t, d] in its state and recomputes the newest outputs (exact, O(t²) per step).
+ * [B, t, d] in its state and recomputes the newest outputs (exact; one forward over t tokens per step).
  */
 import { init, Module, tf, type ForwardContext, type LayerState, type Rng, type SequenceMixer, type StepContext, type Tensor } from '@weft/core';
-import { causalConv1d, causalLongConv, Linear } from '@weft/nn';
+import { causalConv1d, Linear, longConv } from '@weft/nn';
 import { HyenaFilter } from './filter.js';
 import type { HyenaOptions } from './options.js';
 
@@ -65,7 +66,7 @@ export class Hyena extends Module implements SequenceMixer {
         const vx = tf.mul(v, xi);
         const ho = tf.transpose(tf.slice(h, [0, o * d], [L, d])); // [d, L]
         const bo = tf.slice(this.filter_fn.bias, [o * d], [d]); // [d]
-        v = tf.add(causalLongConv(vx, ho), tf.mul(vx, bo));
+        v = tf.add(longConv(vx, ho, { method: this.opts.conv }), tf.mul(vx, bo));
       }
       return this.out_proj.forward(tf.mul(v, part(0))); // [B, L, d]
     });

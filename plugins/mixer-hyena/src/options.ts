@@ -24,6 +24,10 @@ export const hyenaOptions = z.object({
   fast_decay_pct: z.number({ error: 'fast_decay_pct must be a number, e.g. 0.3' }).positive({ error: 'fast_decay_pct must be > 0; the reference uses 0.3' }).default(0.3),
   slow_decay_pct: z.number({ error: 'slow_decay_pct must be a number, e.g. 1.5' }).positive({ error: 'slow_decay_pct must be > 0; the reference uses 1.5' }).default(1.5),
   target: z.number({ error: 'target must be a number, e.g. 0.01' }).gt(0, { error: 'target must be in (0, 1); the reference uses 0.01' }).lt(1, { error: 'target must be in (0, 1); the reference uses 0.01' }).default(0.01),
+  /** How the long convolution is computed: exact Toeplitz matmul O(L²), matmul FFT O(L^1.5), or 'auto' (FFT from L = 96 on). */
+  conv: z
+    .enum(['auto', 'fft', 'toeplitz'], { error: "conv must be 'auto', 'fft' or 'toeplitz' (how the long convolution is computed); the default is 'auto'" })
+    .default('auto'),
 });
 
 export type HyenaOptions = z.output<typeof hyenaOptions>;

@@ -11,6 +11,10 @@ export const s4Options = z.object({
   /** Initial step sizes Δ = exp(log_dt), log_dt ~ U[log dt_min, log dt_max] per channel. */
   dt_min: z.number({ error: 'dt_min must be a number, e.g. 0.001' }).positive({ error: 'dt_min must be > 0 (smallest initial Δ); the reference uses 0.001' }).default(0.001),
   dt_max: z.number({ error: 'dt_max must be a number, e.g. 0.1' }).positive({ error: 'dt_max must be > 0 (largest initial Δ); the reference uses 0.1' }).default(0.1),
+  /** How the long convolution is computed: exact Toeplitz matmul O(L²), matmul FFT O(L^1.5), or 'auto' (FFT from L = 96 on). */
+  conv: z
+    .enum(['auto', 'fft', 'toeplitz'], { error: "conv must be 'auto', 'fft' or 'toeplitz' (how the long convolution is computed); the default is 'auto'" })
+    .default('auto'),
 });
 
 export type S4Options = z.output<typeof s4Options>;

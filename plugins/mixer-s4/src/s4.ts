@@ -26,7 +26,7 @@ export class S4Mixer extends Module implements SequenceMixer {
 
   constructor(readonly dModel: number, opts: S4Options, rng: Rng) {
     super();
-    this.kernel = this.addModule('kernel', new S4DLayer(dModel, opts.d_state, opts.dt_min, opts.dt_max, rng.fork('kernel')));
+    this.kernel = this.addModule('kernel', new S4DLayer(dModel, opts.d_state, opts.dt_min, opts.dt_max, rng.fork('kernel'), opts.conv));
     this.output_linear = this.addModule('output_linear', new Linear(dModel, 2 * dModel, rng.fork('output_linear'), { bias: true, weightInit: init.torchLinear() }));
   }
 

@@ -4,14 +4,15 @@
  * for decoding that compute the same map.
  *
  * Notation: B batch, L length, H channels, N = d_state, N2 = N/2 complex modes.
- *   conv mode:      y = K ∗ u + D ⊙ u                     (S4 Eq. 4–5; K from ./s4d-kernel.ts)
+ *   conv mode:      y = K ∗ u + D ⊙ u                     (S4 Eq. 4–5; K from ./s4d-kernel.ts; Toeplitz
+ *                                                          or matmul-FFT convolution, @weft/nn longConv)
  *   recurrent mode: x_k = Ā x_{k−1} + u_k                 (S4 Eq. 3; x complex [B, H, N2])
  *                   y_k = 2 Re(Σ_n C̃_n x_k,n) + D u_k
  * Init (S4D-Lin, reference `s4d.py`): log_A_real = log 0.5, A_imag = π n, C ~ CN(0, 1),
  * log_dt ~ U[log dt_min, log dt_max], D ~ N(0, 1).
  */
 import { init, Module, tf, type LayerState, type Rng, type Tensor } from '@weft/core';
-import { causalLongConv } from '@weft/nn';
+import { longConv, type LongConvMethod } from '@weft/nn';
 import { s4dDiscretize, s4dKernel, type S4DParams } from './s4d-kernel.js';
 
 /** Complex diagonal SSM state as real/imag pairs, each [B, H, N2]. */
@@ -36,7 +37,8 @@ export class S4DLayer extends Module {
   readonly D: tf.Variable; // [H]
   readonly modes: number;
 
-  constructor(readonly channels: number, dState: number, dtMin: number, dtMax: number, rng: Rng) {
+  /** `conv` picks how K ∗ u is computed (@weft/nn longConv): 'auto' (default), 'fft' or 'toeplitz'. */
+  constructor(readonly channels: number, dState: number, dtMin: number, dtMax: number, rng: Rng, readonly conv: LongConvMethod = 'auto') {
     super();
     const H = channels;
     const N2 = (this.modes = dState / 2);
@@ -60,7 +62,7 @@ export class S4DLayer extends Module {
 
   /** Convolution mode: u [B, L, H] -> K ∗ u + D ⊙ u  [B, L, H]. */
   forward(u: Tensor): Tensor {
-    return tf.tidy(() => tf.add(causalLongConv(u, this.kernel(u.shape[1]!)), tf.mul(u, this.D)));
+    return tf.tidy(() => tf.add(longConv(u, this.kernel(u.shape[1]!), { method: this.conv }), tf.mul(u, this.D)));
   }
 
   initState(batch: number): S4DState {

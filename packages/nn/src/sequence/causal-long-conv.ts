@@ -8,12 +8,13 @@
  *   T_h[t, s]  = K[h, t − s] if t ≥ s else 0                       ([H, L, L] Toeplitz)
  *   y[:, :, h] = T_h · u[:, :, h]                                   (batched matmul over h)
  *
- * Why not an FFT: the reference implementations compute this as irfft(rfft(u, 2L) · rfft(K, 2L))[:L],
- * but tfjs-core 4.22 registers no gradient for FFT / IFFT / RFFT / IRFFT / Complex / Real / Imag,
- * so a trainable FFT path is not available. The Toeplitz product is the same linear map, exact
- * in fp32 and differentiable (gather + batched matmul; gradients w.r.t. u and K are tfjs's), at
- * O(H · L²) memory and O(B · H · L²) time instead of O(B · H · L log L). Kernels shorter than L
- * are zero-padded; longer ones are cut to their first L taps.
+ * Why a Toeplitz product: the reference implementations compute this as irfft(rfft(u, 2L) ·
+ * rfft(K, 2L))[:L], but tfjs-core 4.22 registers no gradient for FFT / IFFT / RFFT / IRFFT /
+ * Complex / Real / Imag (and the wasm backend has no FFT kernels). The Toeplitz product is the
+ * same linear map, exact in fp32 and differentiable (gather + batched matmul), at O(H · L²)
+ * memory and O(B · H · L²) time — the fastest choice for short sequences. ./fft-conv.ts computes
+ * the same map by a DFT written as matmuls in O(B · H · L^1.5); longConv picks between the two.
+ * Kernels shorter than L are zero-padded; longer ones are cut to their first L taps.
  *
  * Decoding: a long filter spans the whole history, so its state is the input history itself;
  * the outputs of the T newest tokens are the last T rows of causalLongConv(history, K).
