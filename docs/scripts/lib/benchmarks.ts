@@ -1,6 +1,8 @@
 /**
  * Benchmark rows for a plugin from the repository's BENCHMARKS.md: the header and every
  * table row that names one of the plugin's kinds or its package, keeping each table's header.
+ * Key/value tables (an empty header row, like the report's "Run" table, whose plugins line
+ * names every package) are not benchmark rows and are skipped.
  */
 
 export function benchmarkRows(benchmarksMd: string | undefined, needles: string[]): string | undefined {
@@ -19,7 +21,8 @@ export function benchmarkRows(benchmarksMd: string | undefined, needles: string[
       header.push(line);
       continue;
     }
-    if (words.some((w) => w.test(line))) {
+    const keyValue = /^\|(\s*\|)+\s*$/.test(header[0].trim());
+    if (!keyValue && words.some((w) => w.test(line))) {
       if (!headerUsed) {
         if (out.length) out.push('');
         out.push(...header);

@@ -5,16 +5,20 @@
 import { BACKEND_NAMES, type BackendName } from '@weft/core';
 import { GiB, SUITES, type BenchOptions, type SuiteSelection } from './options.js';
 
-export const USAGE = `Usage: weft-bench <kernels|train|decode|all> [options]
+export const USAGE = `Usage: weft-bench <kernels|train|decode|reducers|memory|all> [options]
 
   --backend <wasm|cpu|webgpu>   compute backend (default wasm)
   --max-len <n>                 longest kernel sequence (default 65536; e.g. 4096 for a quick run)
   --min-len <n>                 shortest kernel sequence (default 512)
+  --passes <fwd,fwd+bwd>        attention passes of the kernel sweep (default both)
+  --sweep-heads <n>             one head count at every length (e.g. 1 with --min-len 4096: exponents)
   --memory-budget <GiB>         stop a kernel when its estimated peak memory exceeds this (default 4)
   --max-point-seconds <s>       stop a kernel when one run is estimated to take longer (default 120)
   --reps <n>                    timed repetitions per point after a warm-up (default 3)
   --contexts <a,b,...>          decode context lengths (default 128,512,2048)
   --decode-tokens <n>           tokens generated per decode measurement (default 16)
+  --decode-modes <a,b>          cache,recompute (default both)
+  --memory-lengths <a,b,...>    memory suite input lengths (default 1024,4096,16384)
   --train-steps <n>             timed training steps (default 3)
   --train-configs <a,b>         reference,long (default both)
   --kinds <a,b,...>             only these attention / mixer kinds
@@ -87,6 +91,17 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case '--memory-budget':
         o.memoryBudget = positiveNumber(arg, next()) * GiB;
         break;
+      case '--passes': {
+        const passes = list(arg, next());
+        const bad = passes.filter((p) => p !== 'fwd' && p !== 'fwd+bwd');
+        if (bad.length)
+          throw new Error(`--passes takes fwd and/or fwd+bwd; got "${bad.join(',')}".`);
+        o.passes = passes as Array<'fwd' | 'fwd+bwd'>;
+        break;
+      }
+      case '--sweep-heads':
+        o.sweepHeads = positiveNumber(arg, next());
+        break;
       case '--max-point-seconds':
         o.maxPointSeconds = positiveNumber(arg, next());
         break;
@@ -98,6 +113,17 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         break;
       case '--decode-tokens':
         o.decodeTokens = positiveNumber(arg, next());
+        break;
+      case '--decode-modes': {
+        const modes = list(arg, next());
+        const bad = modes.filter((m) => m !== 'cache' && m !== 'recompute');
+        if (bad.length)
+          throw new Error(`--decode-modes takes cache and/or recompute; got "${bad.join(',')}".`);
+        o.decodeModes = modes as Array<'cache' | 'recompute'>;
+        break;
+      }
+      case '--memory-lengths':
+        o.memoryLengths = list(arg, next()).map((s) => positiveNumber(arg, s));
         break;
       case '--train-steps':
         o.trainSteps = positiveNumber(arg, next());

@@ -4,11 +4,14 @@
  * Time: one untimed warm-up run, then `reps` timed runs; we report the median. Each run
  * ends by reading its outputs back (dataSync), so asynchronous backends are timed to
  * completion. Memory: tfjs cannot be polled inside an op, so the warm-up runs under
- * `tf.profile()`, whose `peakBytes` is the high-water mark of tf.memory().numBytes across
+ * `tf.profile()` (one timed run only when it took over 10 s), whose `peakBytes` is the high-water mark of tf.memory().numBytes across
  * the kernels it ran; we subtract the bytes alive before it. Memory a custom kernel keeps
  * outside tfjs tensors (e.g. scratch in its own WASM heap) is not seen.
  */
 import { tf } from '@weft/core';
+
+/** Runs longer than this (ms) are timed once. */
+export const LONG_RUN_MS = 10_000;
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -30,7 +33,10 @@ export interface Measurement {
 /** Run `fn` (which must dispose what it makes and read its results) under tf.profile, then time it. */
 export async function measure(fn: () => void, reps: number): Promise<Measurement> {
   const before = tf.memory();
+  const t0 = performance.now();
   const profile = await withoutErrorChecks(() => tf.profile(() => fn()));
+  // A warm-up that took seconds gets one timed run: more would add minutes, not precision.
+  if (performance.now() - t0 > LONG_RUN_MS) reps = Math.min(reps, 1);
   const peakBytes = Math.max(0, profile.peakBytes - before.numBytes);
   const leakedTensors = tf.memory().numTensors - before.numTensors;
   const samples: number[] = [];

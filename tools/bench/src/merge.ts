@@ -2,14 +2,15 @@
  * Combining runs: `--merge` keeps the rows (and PyTorch numbers) of the previous results file
  * of the same backend that this run did not re-measure, so suites (or kinds, or configs) can
  * be run one at a time and still produce one report. A run replaces whole groups — (suite,
- * kind, config) for train, (suite, kind, pass) for kernels, (suite, kind) for decode — so a
+ * kind, config) for train, (suite, kind, pass) for kernels, (suite, kind, mode) for decode,
+ * (suite, kind) for reducers and memory — so a
  * shorter re-run of a sweep leaves no stale longer rows behind.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { BenchResults, BenchRow, SuiteName } from './options.js';
+import { SUITES, type BenchResults, type BenchRow, type SuiteName } from './options.js';
 
 function group(row: BenchRow): string {
-  return `${row.suite}|${row.kind}|${row.shape.config ?? row.shape.pass ?? ''}`;
+  return `${row.suite}|${row.kind}|${row.shape.config ?? row.shape.pass ?? row.shape.mode ?? ''}|${row.shape.sweep ?? ''}`;
 }
 
 export function readResults(file: string): BenchResults | undefined {
@@ -26,7 +27,7 @@ export function mergeResults(
   if (!previous || previous.backend !== current.backend) return current;
   const measured = new Set(current.rows.map(group));
   const kept = previous.rows.filter((r) => !measured.has(group(r)));
-  const order: SuiteName[] = ['kernels', 'train', 'decode'];
+  const order: readonly SuiteName[] = SUITES;
   const rows = [...kept, ...current.rows].sort(
     (a, b) => order.indexOf(a.suite) - order.indexOf(b.suite),
   );

@@ -5,9 +5,9 @@
 import type { BackendName } from '@weft/core';
 import type { MachineInfo } from './environment.js';
 
-export type SuiteName = 'kernels' | 'train' | 'decode';
+export type SuiteName = 'kernels' | 'train' | 'decode' | 'reducers' | 'memory';
 export type SuiteSelection = SuiteName | 'all';
-export const SUITES: readonly SuiteName[] = ['kernels', 'train', 'decode'];
+export const SUITES: readonly SuiteName[] = ['kernels', 'train', 'decode', 'reducers', 'memory'];
 
 export interface BenchOptions {
   backend: BackendName;
@@ -15,6 +15,13 @@ export interface BenchOptions {
   maxLen: number;
   /** Shortest sequence in the kernel sweep. */
   minLen: number;
+  /**
+   * Fixed head count for every length of the kernel sweep (e.g. 1: a cheap 4k–64k sweep for
+   * scaling exponents); rows are marked `sweep: 'H<n>'` and kept apart from the default sweep.
+   */
+  sweepHeads?: number;
+  /** Attention passes the kernel sweep runs (default both). */
+  passes: Array<'fwd' | 'fwd+bwd'>;
   /** A kernel stops at the first length whose estimated peak memory exceeds this (bytes). */
   memoryBudget: number;
   /** A kernel also stops when the estimated time of one measurement exceeds this (seconds). */
@@ -25,6 +32,10 @@ export interface BenchOptions {
   contexts: number[];
   /** New tokens generated (and timed) per decode measurement. */
   decodeTokens: number;
+  /** Total input lengths of the memory suite (processed in 512-token segments). */
+  memoryLengths: number[];
+  /** Decode modes to run: 'cache' (model.step) and/or 'recompute' (full forward per token). */
+  decodeModes: Array<'cache' | 'recompute'>;
   /** Timed training steps per config (after one warm-up step). */
   trainSteps: number;
   /** Training configs to run ('reference', 'long'); default both. */
@@ -45,6 +56,11 @@ export interface BenchOptions {
   tiny: boolean;
   /** Progress lines go here (default stderr). */
   log: (line: string) => void;
+  /**
+   * Called by a suite with its rows so far before each kernel / variant (runBench writes them
+   * to results-<backend>.partial.json, so an interrupted run keeps what it measured).
+   */
+  checkpoint?: (suiteRows: readonly BenchRow[]) => void;
 }
 
 export const GiB = 1024 ** 3;
@@ -53,11 +69,14 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   backend: 'wasm',
   maxLen: 65536,
   minLen: 512,
+  passes: ['fwd', 'fwd+bwd'],
   memoryBudget: 4 * GiB,
   maxPointSeconds: 120,
   reps: 3,
   contexts: [128, 512, 2048],
   decodeTokens: 16,
+  decodeModes: ['cache', 'recompute'],
+  memoryLengths: [1024, 4096, 16384],
   trainSteps: 3,
   trainConfigs: ['reference', 'long'],
   python: '/usr/bin/python3',
@@ -101,7 +120,7 @@ export interface BenchResults {
   machine: MachineInfo;
   /** 1/5/15-minute load averages when the run started and ended. */
   load: { start: number[]; end: number[] };
-  options: Omit<BenchOptions, 'log'>;
+  options: Omit<BenchOptions, 'log' | 'checkpoint'>;
   plugins: Array<{ name: string; version: string; status: 'loaded' | 'failed'; note?: string }>;
   rows: BenchRow[];
   torch: TorchInfo;

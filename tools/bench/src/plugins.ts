@@ -1,23 +1,27 @@
 /**
- * The plugins the benchmarks compare: the attention-kernel and mixer packages this package
- * depends on (its package.json), imported explicitly — never found by scanning node_modules.
+ * The plugins the benchmarks compare: the attention-kernel, mixer, head-layout, KV-cache,
+ * reducer and memory packages this package depends on (its package.json), imported
+ * explicitly — never found by scanning node_modules.
  * One that is missing or fails to load is recorded with the reason and left out, so the
  * harness runs on any subset. To benchmark a new kernel, add it to package.json.
  */
 import { readFileSync } from 'node:fs';
-import { createRegistry, isPlugin, type Plugin, type Registry } from '@weft/core';
+import { createRegistry, isPlugin, type Plugin, type Registry, type SlotName } from '@weft/core';
 import { standard } from '@weft/nn';
 
 const PACKAGE_JSON = new URL('../package.json', import.meta.url);
 
-/** `@weft/attn-*` and `@weft/mixer-*` dependencies of @weft/bench, in name order. */
+/** The families a benchmark suite measures (see variants.ts for the model variants). */
+export const BENCH_FAMILIES = ['attn', 'mixer', 'heads', 'moe', 'kv', 'reduce', 'memory'] as const;
+
+/** `@weft/<family>-*` dependencies of @weft/bench for the families above, in name order. */
 export function benchPluginNames(
   packageJson: string = readFileSync(PACKAGE_JSON, 'utf8'),
 ): string[] {
   const deps =
     (JSON.parse(packageJson) as { dependencies?: Record<string, string> }).dependencies ?? {};
   return Object.keys(deps)
-    .filter((name) => /^@weft\/(attn|mixer)-/.test(name))
+    .filter((name) => new RegExp(`^@weft/(${BENCH_FAMILIES.join('|')})-`).test(name))
     .sort();
 }
 
@@ -74,15 +78,17 @@ export async function benchRegistry(
 }
 
 /** Which plugin provides slot+kind (for the report's plugin column). */
-export function providerOf(registry: Registry, slot: 'attention' | 'mixer', kind: string): string {
+export function providerOf(registry: Registry, slot: SlotName, kind: string): string {
   return registry.list().find((e) => e.slot === slot && e.kind === kind)?.plugin ?? '?';
 }
 
 export interface Variant {
   slot: 'attention' | 'mixer';
   kind: string;
-  /** Why the variant cannot run in these (causal) benchmarks, if it cannot. */
+  /** Why the variant cannot run in a causal model (decode, train), if it cannot. */
   skip?: string;
+  /** A bidirectional-only kernel: the kernel sweep runs it non-causally instead of skipping it. */
+  bidirectional?: true;
 }
 
 /**
@@ -104,12 +110,30 @@ export function benchVariants(registry: Registry, kinds?: readonly string[]): Va
         : {
             slot: 'attention',
             kind,
+            bidirectional: true,
             skip: 'skipped: bidirectional-only kernel (these benchmarks are causal)',
           };
     });
+  // Segment-memory mixers (@weft/memory-*) need segmentLength: the `memory` suite runs them.
   const mixers = registry
     .kinds('mixer')
-    .filter((kind) => kind !== 'attention' && pick(kind))
-    .map((kind): Variant => ({ slot: 'mixer', kind }));
+    .filter(
+      (kind) =>
+        kind !== 'attention' &&
+        pick(kind) &&
+        !providerOf(registry, 'mixer', kind).startsWith('@weft/memory-'),
+    )
+    .map((kind): Variant => {
+      const causal = registry.capabilities('mixer', registry.validate('mixer', { kind })).causal;
+      // The kernel sweep still runs a bidirectional mixer's forward; causal models skip it.
+      return causal
+        ? { slot: 'mixer', kind }
+        : {
+            slot: 'mixer',
+            kind,
+            bidirectional: true,
+            skip: 'skipped: bidirectional-only mixer (these models are causal)',
+          };
+    });
   return [...attention, ...mixers];
 }

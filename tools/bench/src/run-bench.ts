@@ -3,7 +3,7 @@
  * run the PyTorch baseline on the same shapes, and write results.json (+ BENCHMARKS.md and
  * SVG plots when `markdownPath` is set). Returns the results document.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBackend } from './backend.js';
@@ -20,13 +20,21 @@ import {
 import { mergeResults, readResults } from './merge.js';
 import { benchRegistry } from './plugins.js';
 import { renderMarkdown } from './report/markdown.js';
-import { kernelPlots } from './report/plots.js';
+import { reportPlots } from './report/plots.js';
 import { decodeSuite } from './suites/decode.js';
 import { kernelsSuite } from './suites/kernels.js';
+import { memorySuite } from './suites/memory.js';
+import { reducersSuite } from './suites/reducers.js';
 import { trainSuite } from './suites/train.js';
 import { attachRatios, runTorchBaseline, torchTasks } from './torch.js';
 
-const RUNNERS = { kernels: kernelsSuite, train: trainSuite, decode: decodeSuite } as const;
+const RUNNERS = {
+  kernels: kernelsSuite,
+  train: trainSuite,
+  decode: decodeSuite,
+  reducers: reducersSuite,
+  memory: memorySuite,
+} as const;
 
 /** The bench package's folder (src/ or dist/ is one level below). */
 export const BENCH_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -55,7 +63,7 @@ export async function runBench(
   const loadStart = loadAverage();
   const backend = await startBackend(options.backend);
   const notes: string[] = [];
-  const { log: _log, ...recorded } = options;
+  const { log: _log, checkpoint: _checkpoint, ...recorded } = options;
   const results: BenchResults = {
     date: new Date().toISOString(),
     backend: backend.name,
@@ -78,10 +86,18 @@ export async function runBench(
   for (const p of plugins)
     if (p.status === 'failed') options.log(`weft-bench: ${p.name} not loaded (${p.note})`);
   const rows: BenchRow[] = [];
+  const partialPath = path.join(options.outDir, `results-${backend.name}.partial.json`);
+  mkdirSync(options.outDir, { recursive: true });
   for (const name of suites) {
     options.log(`weft-bench: suite ${name} on ${backend.name}`);
-    rows.push(...(await RUNNERS[name](registry, options)));
+    const checkpoint = (suiteRows: readonly BenchRow[]) =>
+      writeFileSync(
+        partialPath,
+        JSON.stringify({ ...results, rows: [...rows, ...suiteRows] }, null, 2) + '\n',
+      );
+    rows.push(...(await RUNNERS[name](registry, { ...options, checkpoint })));
   }
+  rmSync(partialPath, { force: true });
   results.rows = rows;
   options.log('weft-bench: PyTorch baseline');
   results.torch = runTorchBaseline(options.python, torchTasks(rows), options.memoryBudget);
@@ -120,7 +136,7 @@ export function writeReport(
   plotDir: string,
   log: (line: string) => void = () => {},
 ): void {
-  const plots = kernelPlots(results.rows, results.backend);
+  const plots = reportPlots(results.rows, results.backend);
   if (plots.length) mkdirSync(plotDir, { recursive: true });
   for (const plot of plots) writeFileSync(path.join(plotDir, plot.file), plot.svg);
   const relative = (file: string) =>
@@ -130,7 +146,7 @@ export function writeReport(
   writeFileSync(
     markdownPath,
     renderMarkdown(results, {
-      plots: plots.map((p) => ({ path: relative(p.file), title: p.title })),
+      plots: plots.map((p) => ({ path: relative(p.file), title: p.title, section: p.section })),
       command,
     }),
   );

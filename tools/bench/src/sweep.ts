@@ -17,9 +17,10 @@ export interface SweepShape {
 }
 
 /** L = minLen, 2·minLen, … up to maxLen, with the head counts. */
-export function sweepShapes(minLen: number, maxLen: number): SweepShape[] {
+export function sweepShapes(minLen: number, maxLen: number, heads?: number): SweepShape[] {
   const shapes: SweepShape[] = [];
-  for (let L = minLen; L <= maxLen; L *= 2) shapes.push({ B: 1, H: L <= 16384 ? 8 : 1, L, Dh: 64 });
+  for (let L = minLen; L <= maxLen; L *= 2)
+    shapes.push({ B: 1, H: heads ?? (L <= 16384 ? 8 : 1), L, Dh: 64 });
   return shapes;
 }
 

@@ -25,6 +25,7 @@ export function torchTasks(rows: readonly BenchRow[]): TorchTask[] {
   for (const r of rows) {
     if (r.status !== 'ok' || seen.has(r.key)) continue;
     if (r.suite === 'kernels' && !r.key.startsWith('attention/')) continue; // mixers have no torch port
+    if (r.suite === 'reducers' || r.suite === 'memory') continue; // no torch port (see README)
     const reps =
       r.suite === 'kernels'
         ? (r.metrics.reps ?? 1)

@@ -1,5 +1,5 @@
 import { benchPluginNames, benchRegistry, benchVariants } from '../src/plugins.js';
-import { attention, definePlugin } from '@weft/core';
+import { attention, definePlugin, mixer } from '@weft/core';
 import { DenseAttention } from '@weft/nn';
 
 describe('benchmark plugins', () => {
@@ -62,5 +62,32 @@ describe('benchmark plugins', () => {
       ['bidir', false],
     ]);
     expect(variants[1].skip).toMatch(/bidirectional-only/);
+  });
+
+  it('marks a bidirectional-only mixer as skipped for causal models (the kernel sweep still runs it)', async () => {
+    const fourierLike = definePlugin({
+      name: '@weft/mixer-bidir',
+      version: '0.0.1',
+      provides: [
+        mixer('bidir-mix', {
+          capabilities: {
+            causal: false,
+            bidirectional: true,
+            decode: false,
+            segments: false,
+            padding: false,
+          },
+          create: () => {
+            throw new Error('not built in this test');
+          },
+        }),
+      ],
+    });
+    const { registry } = await benchRegistry(['@weft/mixer-bidir'], async () => ({
+      default: fourierLike,
+    }));
+    const [variant] = benchVariants(registry, ['bidir-mix']);
+    expect(variant).toMatchObject({ slot: 'mixer', kind: 'bidir-mix', bidirectional: true });
+    expect(variant.skip).toMatch(/bidirectional-only mixer/);
   });
 });

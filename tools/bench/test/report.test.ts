@@ -1,7 +1,14 @@
 import { DEFAULT_OPTIONS, type BenchResults, type BenchRow } from '../src/options.js';
 import { formatRatio } from '../src/report/format.js';
-import { kernelsTable, renderMarkdown, trainTable } from '../src/report/markdown.js';
-import { kernelPlots } from '../src/report/plots.js';
+import {
+  decodeTable,
+  kernelsTable,
+  memoryTable,
+  reducersTable,
+  renderMarkdown,
+  trainTable,
+} from '../src/report/markdown.js';
+import { kernelPlots, reportPlots } from '../src/report/plots.js';
 import { logLogSvg } from '../src/report/svg.js';
 import { markdownTable } from '../src/report/table.js';
 import { torchRatio } from '../src/torch.js';
@@ -116,7 +123,8 @@ describe('markdown tables', () => {
     expect(md).toContain('## Training step');
     expect(md).not.toContain('## Decoding');
     expect(md).toContain('![Kernels](docs/bench/kernels-time.svg)');
-    expect(md).toMatch(/\| dense \| fwd \| 1k \| 2\.00 \|/); // exponent table: 40/10 over a doubling = 2
+    // exponent table: 40/10 over a doubling = 2, fitted over both points (none is >= 4k)
+    expect(md).toContain('| dense | fwd | 1k | 512–1k (2 pts, all) | 2.00 |');
   });
 });
 
@@ -139,5 +147,82 @@ describe('SVG plot', () => {
     expectWellFormedXml(
       logLogSvg([{ label: 'empty', points: [] }], { title: 'a & b', xLabel: 'L', yLabel: 'ms' }),
     );
+  });
+});
+
+describe('model-suite tables', () => {
+  it('shows the decode cache size and the plugin', () => {
+    const lines = decodeTable([
+      {
+        suite: 'decode',
+        key: 'decode/cache/ctx1024',
+        kind: 'heads:gqa-kv2',
+        plugin: '@weft/heads-mqa',
+        status: 'ok',
+        shape: { mode: 'cache', context: 1024 },
+        metrics: { msPerToken: 20, tokensPerSec: 50, prefillMs: 900, cacheBytes: 2 * 1024 * 1024 },
+      },
+    ])
+      .trim()
+      .split('\n');
+    expect(lines[0]).toContain('| cache KiB |');
+    expect(lines[2]).toBe(
+      '| heads:gqa-kv2 | @weft/heads-mqa | cache | 1k | 20 | 50 | 900 | 2,048 | n/a | ok |',
+    );
+  });
+
+  it('shows reduced length, FLOP and time ratios of a reducer', () => {
+    const lines = reducersTable([
+      {
+        suite: 'reducers',
+        key: 'reducers/causal-lm/B2/L1024/d128/n4',
+        kind: 'reduce:hourglass-k2',
+        plugin: '@weft/reduce-hourglass',
+        status: 'ok',
+        shape: { task: 'causal-lm', B: 2, L: 1024, dModel: 128, layers: 4 },
+        metrics: { reducedLength: 512, flops: 2.5e9, flopRatio: 0.6, ms: 800, timeRatio: 0.75 },
+      },
+    ])
+      .trim()
+      .split('\n');
+    expect(lines[2]).toBe(
+      '| reduce:hourglass-k2 | @weft/reduce-hourglass | causal-lm | 4×d128, B=2, L=1024 | 512 | 2.5 | 0.60× | 800 | 0.75× | — | ok |',
+    );
+  });
+
+  it('shows ms/token growth against the shortest input and the carried state', () => {
+    const row = (T: number, msPerToken: number): BenchRow => ({
+      suite: 'memory',
+      key: `memory/T${T}`,
+      kind: 'memory:rmt',
+      plugin: '@weft/memory-rmt',
+      status: 'ok',
+      shape: { T, segmentLength: 512 },
+      metrics: { msPerToken, tokensPerSec: 1000 / msPerToken, stateBytes: 5120 },
+    });
+    const lines = memoryTable([row(1024, 0.5), row(4096, 0.55)])
+      .trim()
+      .split('\n');
+    expect(lines[2]).toBe(
+      '| memory:rmt | @weft/memory-rmt | 1k | 512 | 0.5 | 1.00× | 2,000 | 5 | — | ok |',
+    );
+    expect(lines[3]).toBe(
+      '| memory:rmt | @weft/memory-rmt | 4k | 512 | 0.55 | 1.10× | 1,818 | 5 | — | ok |',
+    );
+  });
+
+  it('puts each plot under its own section', () => {
+    const rows: BenchRow[] = [1024, 4096].map((T) => ({
+      suite: 'memory',
+      key: `memory/T${T}`,
+      kind: 'memory:segments-only',
+      plugin: '@weft/nn',
+      status: 'ok',
+      shape: { T, segmentLength: 512 },
+      metrics: { msPerToken: 0.4 },
+    }));
+    const plots = reportPlots(rows, 'wasm');
+    expect(plots.map((p) => [p.file, p.section])).toEqual([['memory-ms-per-token.svg', 'memory']]);
+    expectWellFormedXml(plots[0].svg);
   });
 });

@@ -24,7 +24,12 @@ function expectRowFields(row: BenchRow): void {
 
 describe('smoke runs (tiny sizes)', () => {
   it('kernels: dense attention forward and forward+backward', async () => {
-    const results = await runBench('kernels', quiet);
+    // A causal kernel, a bidirectional-only one (run without the mask) and a mixer: every
+    // installed kernel would take minutes on cpu.
+    const results = await runBench('kernels', {
+      ...quiet,
+      kinds: ['dense', 'linear', 'galerkin', 'mingru'],
+    });
     expect(results.backend).toBe('cpu');
     expect(results.machine.cores).toBeGreaterThan(0);
     const dense = results.rows.filter((r) => r.kind === 'dense');
@@ -39,6 +44,13 @@ describe('smoke runs (tiny sizes)', () => {
       expect(row.metrics.leakedTensors).toBe(0);
       expect(row.torchRatio).toBeUndefined();
     }
+    const galerkin = results.rows.filter((r) => r.kind === 'galerkin');
+    expect(galerkin.map((r) => [r.status, r.shape.mask])).toEqual([
+      ['ok', 'bidirectional'],
+      ['ok', 'bidirectional'],
+    ]);
+    expect(galerkin[0].key).toMatch(/^attention-bidir\//);
+    expect(results.rows.find((r) => r.kind === 'mixer:mingru')?.status).toBe('ok');
     expect(
       JSON.parse(readFileSync(path.join(outDir, 'results-cpu.json'), 'utf8')).rows,
     ).toHaveLength(results.rows.length);

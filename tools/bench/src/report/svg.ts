@@ -27,6 +27,7 @@ const COLORS = [
   '#ca8a04',
   '#db2777',
 ];
+const DASHES = ['', '6 3', '2 3', '8 3 2 3'];
 const MARGIN = { left: 70, right: 230, top: 44, bottom: 52 };
 
 export function escapeXml(text: string): string {
@@ -52,7 +53,11 @@ function formatTick(v: number): string {
 
 export function logLogSvg(series: readonly Series[], options: LogLogOptions): string {
   const width = options.width ?? 760;
-  const height = options.height ?? 420;
+  // Tall enough for one 20 px legend line per series.
+  const height = Math.max(
+    options.height ?? 420,
+    MARGIN.top + 16 + series.length * 20 + MARGIN.bottom,
+  );
   const all = series.flatMap((s) => s.points).filter((p) => p.x > 0 && p.y > 0);
   const xs = all.map((p) => p.x);
   const ys = all.map((p) => p.y);
@@ -106,10 +111,13 @@ export function logLogSvg(series: readonly Series[], options: LogLogOptions): st
   );
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
+    // Past the palette, repeat the colours with dashes so every series stays distinguishable.
+    const dash = DASHES[Math.floor(i / COLORS.length) % DASHES.length];
+    const dashAttr = dash ? ` stroke-dasharray="${dash}"` : '';
     const pts = s.points.filter((p) => p.x > 0 && p.y > 0);
     if (pts.length) {
       parts.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${lx(p.x).toFixed(1)},${ly(p.y).toFixed(1)}`).join(' ')}"/>`,
+        `<polyline fill="none" stroke="${color}" stroke-width="2"${dashAttr} points="${pts.map((p) => `${lx(p.x).toFixed(1)},${ly(p.y).toFixed(1)}`).join(' ')}"/>`,
       );
       for (const p of pts)
         parts.push(
@@ -119,7 +127,7 @@ export function logLogSvg(series: readonly Series[], options: LogLogOptions): st
     const y = MARGIN.top + 8 + i * 20;
     const x = MARGIN.left + plotW + 14;
     parts.push(
-      `<line x1="${x}" y1="${y}" x2="${x + 20}" y2="${y}" stroke="${color}" stroke-width="2"/>`,
+      `<line x1="${x}" y1="${y}" x2="${x + 20}" y2="${y}" stroke="${color}" stroke-width="2"${dashAttr}/>`,
     );
     parts.push(
       `<text x="${x + 26}" y="${y}" dominant-baseline="middle">${escapeXml(s.label)}</text>`,

@@ -26,13 +26,13 @@ import { shouldStop, sweepShapes, type MeasuredPoint, type SweepShape } from '..
 type Pass = 'fwd' | 'fwd+bwd';
 
 /** Key shared with torch_baseline.py: the same shape and pass of dense causal attention. */
-export function kernelKey(pass: Pass, s: SweepShape): string {
-  return `attention/${pass}/B${s.B}/H${s.H}/L${s.L}/D${s.Dh}`;
+export function kernelKey(pass: Pass, s: SweepShape, causal = true): string {
+  return `${causal ? 'attention' : 'attention-bidir'}/${pass}/B${s.B}/H${s.H}/L${s.L}/D${s.Dh}`;
 }
 
-function attentionContext(Dh: number): AttentionContext {
+function attentionContext(Dh: number, causal: boolean): AttentionContext {
   return {
-    causal: true,
+    causal,
     scale: 1 / Math.sqrt(Dh),
     queryOffset: 0,
     training: true,
@@ -52,7 +52,22 @@ function attentionRun(
 ): () => void {
   if (pass === 'fwd') return () => tf.tidy(() => void kernel.attend(q, k, v, ctx).dataSync());
   const grads = tf.grads((a: Tensor, b: Tensor, c: Tensor) => tf.sum(kernel.attend(a, b, c, ctx)));
-  return () => tf.tidy(() => grads([q, k, v]).forEach((g) => g.dataSync()));
+  // A shared-QK kernel (Reformer) never reads k: differentiate with respect to q and v only.
+  const sharedQK = tf.grads((a: Tensor, c: Tensor) => tf.sum(kernel.attend(a, a, c, ctx)));
+  let keysUnused = false;
+  return () =>
+    tf.tidy(() => {
+      if (!keysUnused) {
+        try {
+          grads([q, k, v]).forEach((g) => g.dataSync());
+          return;
+        } catch (error) {
+          if (!/Cannot compute gradient/.test((error as Error).message)) throw error;
+          keysUnused = true;
+        }
+      }
+      sharedQK([q, v]).forEach((g) => g.dataSync());
+    });
 }
 
 function mixerContext(B: number, L: number): ForwardContext {
@@ -76,7 +91,9 @@ interface Target {
   slot: 'attention' | 'mixer';
   kind: string;
   pass: Pass;
-  /** Why this target cannot run here (e.g. a bidirectional-only kernel). */
+  /** False for a bidirectional-only kernel, which runs without the causal mask. */
+  causal: boolean;
+  /** Why this target cannot run here. */
   skip?: string;
   /** Builds the timed function for one shape; returns it and a disposer for its inputs. */
   prepare(shape: SweepShape): { run: () => void; dispose: () => void };
@@ -84,15 +101,16 @@ interface Target {
 
 function attentionTargets(registry: Registry, options: BenchOptions): Target[] {
   const targets: Target[] = [];
-  for (const { kind, skip } of benchVariants(registry, options.kinds).filter(
+  for (const { kind, bidirectional } of benchVariants(registry, options.kinds).filter(
     (v) => v.slot === 'attention',
   )) {
-    for (const pass of ['fwd', 'fwd+bwd'] as const) {
+    const causal = !bidirectional;
+    for (const pass of options.passes) {
       targets.push({
         slot: 'attention',
         kind,
         pass,
-        skip,
+        causal,
         prepare: (s) => {
           const kernel = registry.create(
             'attention',
@@ -102,7 +120,7 @@ function attentionTargets(registry: Registry, options: BenchOptions): Target[] {
           const rng = new Rng(s.L);
           const [q, k, v] = [0, 1, 2].map(() => rng.normalTensor([s.B, s.H, s.L, s.Dh])); // [B, H, L, Dh]
           return {
-            run: attentionRun(kernel, pass, q, k, v, attentionContext(s.Dh)),
+            run: attentionRun(kernel, pass, q, k, v, attentionContext(s.Dh, causal)),
             dispose: () => tf.dispose([q, k, v]),
           };
         },
@@ -119,6 +137,7 @@ function mixerTargets(registry: Registry, options: BenchOptions): Target[] {
       slot: 'mixer' as const,
       kind,
       pass: 'fwd' as const,
+      causal: true,
       prepare: (s: SweepShape) => {
         const D = s.H * s.Dh;
         const mixer = registry.create(
@@ -146,6 +165,7 @@ function row(
   status: BenchRow['status'],
   metrics: Record<string, number>,
   note?: string,
+  sweep?: string,
 ): BenchRow {
   const flops =
     target.pass === 'fwd'
@@ -155,13 +175,21 @@ function row(
     suite: 'kernels',
     key:
       target.slot === 'attention'
-        ? kernelKey(target.pass, shape)
+        ? kernelKey(target.pass, shape, target.causal)
         : `mixer/${target.pass}/B${shape.B}/L${shape.L}/D${shape.H * shape.Dh}`,
     kind: target.slot === 'mixer' ? `mixer:${target.kind}` : target.kind,
     plugin: providerOf(registry, target.slot, target.kind),
     status,
     ...(note ? { note } : {}),
-    shape: { pass: target.pass, B: shape.B, H: shape.H, L: shape.L, Dh: shape.Dh },
+    shape: {
+      pass: target.pass,
+      B: shape.B,
+      H: shape.H,
+      L: shape.L,
+      Dh: shape.Dh,
+      ...(target.causal ? {} : { mask: 'bidirectional' }),
+      ...(sweep ? { sweep } : {}),
+    },
     // GFLOP/s only for attention: a mixer does other work than the attention count.
     metrics:
       metrics.ms !== undefined && target.slot === 'attention'
@@ -170,30 +198,44 @@ function row(
   };
 }
 
+/**
+ * After a stop at shapes[i], the first later shape with fewer heads (H = 1 past 16k), whose
+ * run is about H times cheaper and may still fit; -1 when there is none.
+ */
+export function resumeIndex(shapes: readonly SweepShape[], i: number): number {
+  return shapes.findIndex((s, j) => j > i && s.H < shapes[i].H);
+}
+
 export async function kernelsSuite(registry: Registry, options: BenchOptions): Promise<BenchRow[]> {
   const shapes = options.tiny
     ? [{ B: 1, H: 2, L: 64, Dh: 16 }]
-    : sweepShapes(options.minLen, options.maxLen);
+    : sweepShapes(options.minLen, options.maxLen, options.sweepHeads);
+  const sweep = options.sweepHeads !== undefined ? `H${options.sweepHeads}` : undefined;
   const rows: BenchRow[] = [];
   for (const target of [
     ...attentionTargets(registry, options),
     ...mixerTargets(registry, options),
   ]) {
     const points: MeasuredPoint[] = [];
+    options.checkpoint?.(rows);
     if (target.skip) {
-      rows.push(row(target, registry, shapes[0], 'skipped', {}, target.skip));
+      rows.push(row(target, registry, shapes[0], 'skipped', {}, target.skip, sweep));
       continue;
     }
-    for (const shape of shapes) {
+    for (let i = 0; i < shapes.length; i++) {
+      const shape = shapes[i];
       const verdict = shouldStop(points, shape, {
         memoryBudget: effectiveMemoryBudget(options.memoryBudget),
         maxPointSeconds: options.maxPointSeconds,
         backward: target.pass !== 'fwd',
       });
       if (verdict.stop) {
-        rows.push(row(target, registry, shape, 'skipped', {}, verdict.reason));
+        rows.push(row(target, registry, shape, 'skipped', {}, verdict.reason, sweep));
         options.log(`kernels ${target.kind} ${target.pass} L=${shape.L}: ${verdict.reason}`);
-        break;
+        const at = resumeIndex(shapes, i);
+        if (at < 0) break;
+        i = at - 1;
+        continue;
       }
       let prepared: ReturnType<Target['prepare']> | undefined;
       try {
@@ -201,23 +243,34 @@ export async function kernelsSuite(registry: Registry, options: BenchOptions): P
         const m = await measure(prepared.run, options.tiny ? 1 : repsFor(options, points));
         points.push({ shape, peakBytes: m.peakBytes, ms: m.ms });
         rows.push(
-          row(target, registry, shape, 'ok', {
-            ms: m.ms,
-            peakBytes: m.peakBytes,
-            leakedTensors: m.leakedTensors,
-            reps: m.samples.length,
-          }),
+          row(
+            target,
+            registry,
+            shape,
+            'ok',
+            {
+              ms: m.ms,
+              peakBytes: m.peakBytes,
+              leakedTensors: m.leakedTensors,
+              reps: m.samples.length,
+            },
+            undefined,
+            sweep,
+          ),
         );
         options.log(
           `kernels ${target.kind} ${target.pass} L=${shape.L} H=${shape.H}: ${m.ms.toFixed(1)} ms, peak ${(m.peakBytes / 2 ** 20).toFixed(0)} MiB`,
         );
       } catch (error) {
         const reason = `failed: ${((error as Error)?.message ?? String(error)).split('\n')[0].slice(0, 200)}`;
-        rows.push(row(target, registry, shape, 'failed', {}, reason));
+        rows.push(row(target, registry, shape, 'failed', {}, reason, sweep));
         options.log(`kernels ${target.kind} ${target.pass} L=${shape.L}: ${reason}`);
         prepared = undefined; // the restart disposes its tensors (disposing on a broken heap can throw)
         await restartBackend(); // a failed allocation can leave the wasm heap unusable
-        break;
+        const at = resumeIndex(shapes, i);
+        if (at < 0) break;
+        i = at - 1;
+        continue;
       } finally {
         prepared?.dispose();
       }
