@@ -69,7 +69,7 @@ maybe('web-app template in headless Chromium', () => {
     parameters = model.numParameters();
     const trainer = new Trainer(model, { lr: 1e-2, warmupSteps: 0, outDir: join(tmp, 'run') });
     const tokens = new ByteTokenizer().encode(TEXT);
-    const summary = await trainer.train(new LanguageModelingSource(tokens, { batchSize: 8, seqLen: 24, seed: 0 }), { steps: 60 });
+    const summary = await trainer.train(new LanguageModelingSource(tokens, { batchSize: 8, seqLen: 128, seed: 0 }), { steps: 300 });
     expect(summary.lastLoss).toBeLessThan(summary.firstLoss - 2);
     checkpoint = join(summary.checkpoint!, 'model.safetensors');
     expect(existsSync(checkpoint)).toBe(true);

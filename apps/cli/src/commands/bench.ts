@@ -1,12 +1,12 @@
-/** weft bench <suite> [options]: the benchmark harness of tools/bench (kernels, train, decode, all). */
+/** weft bench <suite> [options]: the benchmark harness of tools/bench (kernels, train, decode, reducers, memory, all). */
 import { UsageError } from '../errors.js';
 import type { Command } from './command.js';
 
 export const benchCommand: Command = {
   spec: {
     name: 'bench',
-    summary: 'Run the benchmark suites (kernels, train, decode, all) and write BENCHMARKS.md with PyTorch ratios.',
-    positionals: [{ name: 'suite', description: 'kernels, train, decode or all', required: true }],
+    summary: 'Run the benchmark suites (kernels, train, decode, reducers, memory, all) and write BENCHMARKS.md with PyTorch ratios.',
+    positionals: [{ name: 'suite', description: 'kernels, train, decode, reducers, memory or all', required: true }],
     options: [],
     examples: ['weft bench kernels --max-len 4096 --json', 'weft bench --help'],
   },
