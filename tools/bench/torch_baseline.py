@@ -181,6 +181,7 @@ TASKS = {"kernels": kernel_task, "train": train_task, "decode": decode_task}
 def main():
     spec = json.load(sys.stdin)
     budget = float(spec.get("memoryBudget", 4 * 1024**3))
+    torch.set_num_threads(int(spec.get("threads", 1)))  # as many threads as the Weft run
     rows = {}
     for task in spec["tasks"]:
         if task["suite"] == "kernels" and dense_attention_bytes(task["shape"]) > budget:

@@ -15,6 +15,7 @@ export const USAGE = `Usage: weft-bench <kernels|train|decode|reducers|memory|al
   --memory-budget <GiB>         stop a kernel when its estimated peak memory exceeds this (default 4)
   --max-point-seconds <s>       stop a kernel when one run is estimated to take longer (default 120)
   --reps <n>                    timed repetitions per point after a warm-up (default 3)
+  --threads <n>                 wasm pool threads, and PyTorch's thread count (default 1)
   --contexts <a,b,...>          decode context lengths (default 128,512,2048)
   --decode-tokens <n>           tokens generated per decode measurement (default 16)
   --decode-modes <a,b>          cache,recompute (default both)
@@ -107,6 +108,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         break;
       case '--reps':
         o.reps = positiveNumber(arg, next());
+        break;
+      case '--threads':
+        o.threads = positiveNumber(arg, next());
         break;
       case '--contexts':
         o.contexts = list(arg, next()).map((s) => positiveNumber(arg, s));

@@ -7,14 +7,18 @@ import { tf, useBackend, type BackendName } from '@weft/core';
 export interface BackendStart {
   ok: boolean;
   name: string;
-  /** Threads the backend computes with (tfjs wasm in Node runs single-threaded today). */
+  /** Threads the backend computes with (the wasm pool; 1 unless --threads asked for more). */
   threads: number;
   note?: string;
 }
 
-export async function startBackend(name: BackendName): Promise<BackendStart> {
+export async function startBackend(name: BackendName, threads = 1): Promise<BackendStart> {
+  let poolThreads = () => 1;
   try {
-    if (name === 'webgpu') await import('@weft/core/node');
+    // @weft/core/node installs Dawn for WebGPU and starts wasm with a thread pool.
+    const node = await import('@weft/core/node');
+    node.setWasmThreads(threads);
+    poolThreads = node.wasmThreads;
     await useBackend(name);
   } catch (error) {
     return {
@@ -24,7 +28,7 @@ export async function startBackend(name: BackendName): Promise<BackendStart> {
       note: `backend ${name} unavailable: ${(error as Error).message}`,
     };
   }
-  return { ok: true, name: tf.getBackend(), threads: 1 };
+  return { ok: true, name: tf.getBackend(), threads: tf.getBackend() === 'wasm' ? poolThreads() : 1 };
 }
 
 /**

@@ -28,6 +28,8 @@ export interface BenchOptions {
   maxPointSeconds: number;
   /** Timed repetitions per point (after one untimed warm-up); long points use fewer. */
   reps: number;
+  /** wasm pool threads (and PyTorch's thread count, so ratios compare like with like). */
+  threads: number;
   /** Decode context lengths. */
   contexts: number[];
   /** New tokens generated (and timed) per decode measurement. */
@@ -73,6 +75,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   memoryBudget: 4 * GiB,
   maxPointSeconds: 120,
   reps: 3,
+  threads: 1,
   contexts: [128, 512, 2048],
   decodeTokens: 16,
   decodeModes: ['cache', 'recompute'],

@@ -61,7 +61,7 @@ export async function runBench(
   const options: BenchOptions = { ...DEFAULT_OPTIONS, ...partial };
   const suites = suitesOf(suite);
   const loadStart = loadAverage();
-  const backend = await startBackend(options.backend);
+  const backend = await startBackend(options.backend, options.threads);
   const notes: string[] = [];
   const { log: _log, checkpoint: _checkpoint, ...recorded } = options;
   const results: BenchResults = {
@@ -100,7 +100,7 @@ export async function runBench(
   rmSync(partialPath, { force: true });
   results.rows = rows;
   options.log('weft-bench: PyTorch baseline');
-  results.torch = runTorchBaseline(options.python, torchTasks(rows), options.memoryBudget);
+  results.torch = runTorchBaseline(options.python, torchTasks(rows), options.memoryBudget, options.threads);
   attachRatios(rows, results.torch);
   results.load.end = loadAverage();
   if (!options.merge) return finish(results, options);

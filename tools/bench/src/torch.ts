@@ -46,6 +46,7 @@ export function runTorchBaseline(
   python: string | false,
   tasks: readonly TorchTask[],
   memoryBudget: number,
+  threads = 1,
   timeoutMs = 30 * 60 * 1000,
 ): TorchInfo {
   if (!python)
@@ -64,7 +65,7 @@ export function runTorchBaseline(
   if (!tasks.length)
     return { available: true, note: 'no rows to compare', version: probe.stdout.trim(), rows: {} };
   const run = spawnSync(python, [TORCH_SCRIPT], {
-    input: JSON.stringify({ tasks, memoryBudget }),
+    input: JSON.stringify({ tasks, memoryBudget, threads }),
     encoding: 'utf8',
     timeout: timeoutMs,
     maxBuffer: 64 * 1024 * 1024,

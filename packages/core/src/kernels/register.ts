@@ -1,10 +1,19 @@
 /**
- * Kernels core supplies where a tfjs backend lacks them, and gradients it corrects.
+ * Kernels core supplies where a tfjs backend lacks them (or where its own is far too slow),
+ * and gradients it corrects.
  * Kernel registration is idempotent: a kernel tfjs (or an earlier copy of core) already
  * provides is left alone.
  */
-import { getKernel, registerGradient, registerKernel, type GradConfig, type KernelConfig } from '@tensorflow/tfjs-core';
+import {
+  getKernel,
+  registerGradient,
+  registerKernel,
+  unregisterKernel,
+  type GradConfig,
+  type KernelConfig,
+} from '@tensorflow/tfjs-core';
 import { cumsumGradConfig } from './gradients/Cumsum_grad.js';
+import { fastBatchMatMulConfig } from './wasm/BatchMatMul.js';
 import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
 
 export const coreKernels: readonly KernelConfig[] = [unsortedSegmentSumConfig];
@@ -18,4 +27,10 @@ export function registerCoreKernels(): void {
   }
   // Replaces tfjs's registration (tfjs only warns on an override, and PROD silences that).
   for (const config of coreGradients) registerGradient(config);
+  // Wraps tfjs's wasm BatchMatMul so every product takes XNNPACK's fast path (see the file).
+  const batchMatMul = fastBatchMatMulConfig();
+  if (batchMatMul) {
+    unregisterKernel('BatchMatMul', 'wasm');
+    registerKernel(batchMatMul);
+  }
 }

@@ -63,9 +63,9 @@ function threadsWanted(): number {
 
 /** Wraps the first `tf.setBackend('wasm')` (installed by `@weft/core/node`). */
 export async function startWasm(start: () => Promise<boolean>): Promise<boolean> {
-  if (started) return start();
+  // A restarted backend (after tf.engine().reset()) gets the same pool again.
+  const threads = started ? requested! : threadsWanted();
   started = true;
-  const threads = threadsWanted();
   requested = threads;
   if (threads === 1) return start();
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
