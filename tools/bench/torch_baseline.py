@@ -178,6 +178,18 @@ def decode_task(shape, _reps):
 TASKS = {"kernels": kernel_task, "train": train_task, "decode": decode_task}
 
 
+def blas_library():
+    """Which BLAS torch's matmuls run on: Debian's torch uses whatever libblas.so.3 points to
+    (the reference BLAS, ~6 GFLOP/s here, unless libopenblas0 is installed)."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    with open("/proc/self/maps") as maps:
+        text = maps.read()
+    for name in ("openblas", "mkl", "blis"):
+        if name in text:
+            return name
+    return "reference"
+
+
 def main():
     spec = json.load(sys.stdin)
     budget = float(spec.get("memoryBudget", 4 * 1024**3))
@@ -193,7 +205,7 @@ def main():
         except Exception as error:  # a failing row must not lose the others
             print(f"torch_baseline: {task['key']}: {error}", file=sys.stderr)
         print(f"torch_baseline: {task['key']} {rows.get(task['key'])}", file=sys.stderr)
-    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}, sys.stdout)
+    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_library(), "rows": rows}, sys.stdout)
     print()
 
 

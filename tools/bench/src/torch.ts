@@ -66,6 +66,8 @@ export function runTorchBaseline(
     return { available: true, note: 'no rows to compare', version: probe.stdout.trim(), rows: {} };
   const run = spawnSync(python, [TORCH_SCRIPT], {
     input: JSON.stringify({ tasks, memoryBudget, threads }),
+    // OpenBLAS keeps its own thread pool; pin it to the same count as torch's.
+    env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) },
     encoding: 'utf8',
     timeout: timeoutMs,
     maxBuffer: 64 * 1024 * 1024,
@@ -80,11 +82,12 @@ export function runTorchBaseline(
   const parsed = JSON.parse(run.stdout) as {
     torch: string;
     threads: number;
+    blas?: string;
     rows: Record<string, Record<string, number>>;
   };
   return {
     available: true,
-    note: `PyTorch ${parsed.torch}, ${parsed.threads} thread(s)`,
+    note: `PyTorch ${parsed.torch}, ${parsed.threads} thread(s), ${parsed.blas ?? 'unknown'} BLAS`,
     version: parsed.torch,
     threads: parsed.threads,
     rows: parsed.rows,
