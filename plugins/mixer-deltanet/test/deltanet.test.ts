@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, createRegistry, IncompatibleError, Rng, tf, useBackend, type Batch } from '@weft/core';
-import { expectNoLeaks, expectTensorsClose, makeForwardContext, mixerConformance } from '@weft/core/testing';
+import { ConfigError, createRegistry, IncompatibleError, Rng, tf, useBackend } from '@weft/core';
+import { expectTensorsClose, makeForwardContext, mixerConformance, trainOnCounting } from '@weft/core/testing';
 import { buildModel, generate, standard, type CausalLM } from '@weft/nn';
 import deltanet, { VERSION, type DeltaNetMixer } from '../src/index.js';
 
@@ -48,38 +48,18 @@ describe('deltanet layer', () => {
   });
 });
 
-function countingBatch(rng: Rng, B: number, L: number, V: number): Batch {
-  const rows = Array.from({ length: B }, () => {
-    const s = rng.int(V);
-    return Array.from({ length: L + 1 }, (_, t) => (s + t) % V);
-  });
-  return {
-    inputs: tf.tensor(rows.map((r) => r.slice(0, L)).flat(), [B, L], 'int32'),
-    targets: tf.tensor(rows.map((r) => r.slice(1)).flat(), [B, L], 'int32'),
-  };
-}
-
 describe('training', () => {
   beforeAll(() => useBackend('wasm'));
   it('a tiny DeltaNet LM learns without leaking, and decodes with its state', async () => {
     const model = buildModel(createRegistry().use(standard).use(deltanet), {
       vocab: 8, dModel: 16, layers: 1, heads: 2, positional: 'none', mixer: { kind: 'deltanet', chunkSize: 4 }, seed: 1,
     }) as CausalLM;
-    const opt = tf.train.adam(0.03);
-    const rng = new Rng(2);
-    const losses: number[] = [];
-    await expectNoLeaks(() => {
-      const batch = countingBatch(rng, 8, 8, 8);
-      const loss = opt.minimize(() => model.loss(batch, { training: true, rng }) as tf.Scalar, true)!;
-      losses.push(loss.dataSync()[0]);
-      tf.dispose([loss, batch.inputs, batch.targets]);
-    }, 30);
+    const losses = await trainOnCounting(model, { steps: 30, lr: 0.03, seed: 2, batch: 8, length: 8, vocab: 8 });
     expect(losses[0]).toBeGreaterThan(1.5);
     expect(Math.min(...losses.slice(-5))).toBeLessThan(0.7 * losses[0]);
     const cached = generate(model, [[1, 2, 3]], { maxNewTokens: 4, temperature: 0 });
     const recomputed = generate(model, [[1, 2, 3]], { maxNewTokens: 4, temperature: 0, useCache: false });
     expect(cached).toEqual(recomputed);
-    opt.dispose();
     model.dispose();
   });
 });

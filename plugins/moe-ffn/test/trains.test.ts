@@ -5,38 +5,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRegistry, Rng, tf, useBackend, type Batch } from '@weft/core';
-import { expectNoLeaks } from '@weft/core/testing';
+import { createRegistry, tf, useBackend } from '@weft/core';
+import { trainOnCounting } from '@weft/core/testing';
 import { AuxLossCollector, buildModel, resolveModelConfig, standard, type CausalLM } from '@weft/nn';
 import mamba from '@weft/mixer-mamba';
 import moe, { MoEFeedForward } from '../src/index.js';
 
 beforeAll(() => useBackend('wasm'));
 
-/** Counting sequences mod V with a random start: the next token is always predictable. */
-function countingBatch(rng: Rng, B: number, L: number, V: number): Batch {
-  const rows = Array.from({ length: B }, () => {
-    const s = rng.int(V);
-    return Array.from({ length: L + 1 }, (_, t) => (s + t) % V);
-  });
-  return {
-    inputs: tf.tensor(rows.map((r) => r.slice(0, L)).flat(), [B, L], 'int32'),
-    targets: tf.tensor(rows.map((r) => r.slice(1)).flat(), [B, L], 'int32'),
-  };
-}
-
-async function train(model: CausalLM, steps: number, lr: number): Promise<number[]> {
-  const opt = tf.train.adam(lr);
-  const rng = new Rng(2);
-  const losses: number[] = [];
-  await expectNoLeaks(() => {
-    const batch = countingBatch(rng, 6, 8, 8);
-    const loss = opt.minimize(() => model.loss(batch, { training: true, rng }) as tf.Scalar, true)!;
-    losses.push(loss.dataSync()[0]);
-    tf.dispose([loss, batch.inputs, batch.targets]);
-  }, steps);
-  opt.dispose();
-  return losses;
+function train(model: CausalLM, steps: number, lr: number): Promise<number[]> {
+  return trainOnCounting(model, { steps, lr, seed: 2, batch: 6, length: 8, vocab: 8 });
 }
 
 function auxValues(model: CausalLM): number[] {

@@ -18,3 +18,4 @@ export {
 } from './conformance.js';
 export { readmeSnippet, runReadmeSnippet } from './readme.js';
 export { headLayoutConformance, feedForwardConformance, normConformance, kvCacheConformance, reducerConformance } from './conformance-more.js';
+export { countingBatch, trainOnCounting, type CountingTrainingOptions, type TrainableOnBatches } from './tiny-training.js';
