@@ -22,6 +22,8 @@ export const USAGE = `Usage: weft-bench <kernels|train|decode|reducers|memory|al
   --memory-lengths <a,b,...>    memory suite input lengths (default 1024,4096,16384)
   --train-steps <n>             timed training steps (default 3)
   --train-configs <a,b>         reference,long (default both)
+  --no-isolate                  train each variant in this process (default: one process per variant,
+                                so a variant that aborts the wasm heap fails only its own row)
   --kinds <a,b,...>             only these attention / mixer kinds
   --python <path>               Python with torch for the baseline (default /usr/bin/python3)
   --no-torch                    skip the PyTorch baseline
@@ -158,6 +160,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         break;
       case '--merge':
         o.merge = true;
+        break;
+      case '--no-isolate':
+        o.isolateTrain = false;
         break;
       case '--tiny':
         o.tiny = true;

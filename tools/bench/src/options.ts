@@ -42,6 +42,11 @@ export interface BenchOptions {
   trainSteps: number;
   /** Training configs to run ('reference', 'long'); default both. */
   trainConfigs: string[];
+  /**
+   * Run each training variant in its own Node process, so one that aborts the wasm heap fails
+   * its own row only (default true; `--no-isolate` measures in-process).
+   */
+  isolateTrain: boolean;
   /** Only these attention/mixer kinds (default: every installed one). */
   kinds?: string[];
   /** Run tools/bench/torch_baseline.py with this Python when it has torch; false skips it. */
@@ -82,6 +87,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   memoryLengths: [1024, 4096, 16384],
   trainSteps: 3,
   trainConfigs: ['reference', 'long'],
+  isolateTrain: true,
   python: '/usr/bin/python3',
   outDir: 'bench-results',
   merge: false,

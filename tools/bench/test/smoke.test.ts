@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runBench } from '../src/run-bench.js';
 import type { BenchRow } from '../src/options.js';
+import { runTrainChild } from '../src/suites/train-child-process.js';
 
 const outDir = mkdtempSync(path.join(os.tmpdir(), 'weft-bench-'));
 const quiet = {
@@ -56,15 +57,36 @@ describe('smoke runs (tiny sizes)', () => {
     ).toHaveLength(results.rows.length);
   });
 
-  it('train: a step of the tiny LM gives tokens/s', async () => {
-    const results = await runBench('train', { ...quiet, kinds: ['dense'] });
-    expect(results.rows).toHaveLength(1);
-    const [row] = results.rows;
-    expectRowFields(row);
-    expect(row).toMatchObject({ suite: 'train', kind: 'dense', status: 'ok' });
-    expect(row.metrics.tokensPerSec).toBeGreaterThan(0);
-    expect(row.metrics.leakedTensors).toBe(0);
-  });
+  it.each([
+    ['in a child process per variant (default)', true],
+    ['in-process (--no-isolate)', false],
+  ])(
+    'train: a step of the tiny LM gives tokens/s, %s',
+    async (_how, isolateTrain) => {
+      const results = await runBench('train', { ...quiet, kinds: ['dense'], isolateTrain });
+      expect(results.rows).toHaveLength(1);
+      const [row] = results.rows;
+      expectRowFields(row);
+      expect(row).toMatchObject({ suite: 'train', kind: 'dense', status: 'ok' });
+      expect(row.metrics.tokensPerSec).toBeGreaterThan(0);
+      expect(row.metrics.leakedTensors).toBe(0);
+    },
+    60000,
+  );
+
+  it('train: a child that fails reports its error instead of losing the run', () => {
+    const result = runTrainChild({
+      backend: 'cpu',
+      threads: 1,
+      config: 'no-such-config',
+      slot: 'attention',
+      kind: 'dense',
+      steps: 1,
+    });
+    expect(result).toEqual({
+      error: expect.stringMatching(/Unknown train config "no-such-config"/),
+    });
+  }, 60000);
 
   it('decode: cache and recompute rows per context', async () => {
     const results = await runBench('decode', { ...quiet, kinds: ['dense'] });

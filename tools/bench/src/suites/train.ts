@@ -10,6 +10,7 @@ import { restartBackend } from '../backend.js';
 import { median } from '../measure.js';
 import type { BenchOptions, BenchRow } from '../options.js';
 import { benchVariants, providerOf } from '../plugins.js';
+import { runTrainChild, type TrainChildRequest } from './train-child-process.js';
 
 export interface TrainConfig {
   name: string;
@@ -110,12 +111,89 @@ function trainStep(
   return performance.now() - t0;
 }
 
+/** The timed numbers of one training variant. */
+export interface TrainMeasurement {
+  ms: number;
+  tokensPerSec: number;
+  steps: number;
+  leakedTensors: number;
+}
+
+/**
+ * Build the model for (slot, kind), take one warm-up and `steps` timed optimizer steps, and
+ * dispose everything. Throws when the variant cannot train (e.g. the wasm heap runs out).
+ */
+export function measureTrainVariant(
+  registry: Registry,
+  config: TrainConfig,
+  slot: 'attention' | 'mixer',
+  kind: string,
+  steps: number,
+): TrainMeasurement {
+  let model: CausalLM | undefined;
+  let optimizer: AdamW | undefined;
+  const rng = new Rng(1);
+  const batch = randomBatch(config, rng);
+  try {
+    model = buildModel(registry, modelConfig(config, slot, kind)) as CausalLM;
+    const params = model.namedParameters().filter(([, p]) => p.trainable);
+    optimizer = new AdamW(params, { lr: 1e-3 });
+    const before = tf.memory().numTensors;
+    trainStep(model, optimizer, params, batch, rng); // warm-up (also creates nothing new: AdamW's moments exist up front)
+    const samples = Array.from({ length: steps }, () =>
+      trainStep(model!, optimizer!, params, batch, rng),
+    );
+    const ms = median(samples);
+    return {
+      ms,
+      tokensPerSec: (config.batch * config.L) / (ms / 1000),
+      steps: samples.length,
+      leakedTensors: tf.memory().numTensors - before,
+    };
+  } finally {
+    tf.dispose([batch.inputs, batch.targets]);
+    optimizer?.dispose();
+    model?.dispose();
+  }
+}
+
+/** The train configs a run covers. */
+export function trainConfigsOf(options: BenchOptions): readonly TrainConfig[] {
+  return options.tiny ? [TINY] : TRAIN_CONFIGS.filter((c) => options.trainConfigs.includes(c.name));
+}
+
+/** Look a config up by name (the child process receives names). */
+export function trainConfigNamed(name: string): TrainConfig {
+  const config = [...TRAIN_CONFIGS, TINY].find((c) => c.name === name);
+  if (!config)
+    throw new Error(
+      `Unknown train config "${name}" (choose one of ${[...TRAIN_CONFIGS, TINY].map((c) => c.name).join(', ')}).`,
+    );
+  return config;
+}
+
+/** In this process; after a failure the backend restarts (a failed allocation can leave the wasm heap unusable). */
+async function measureHere(
+  registry: Registry,
+  request: TrainChildRequest,
+): Promise<TrainMeasurement | { error: string }> {
+  try {
+    return measureTrainVariant(
+      registry,
+      trainConfigNamed(request.config),
+      request.slot,
+      request.kind,
+      request.steps,
+    );
+  } catch (error) {
+    await restartBackend();
+    return { error: ((error as Error)?.message ?? String(error)).split('\n')[0].slice(0, 200) };
+  }
+}
+
 export async function trainSuite(registry: Registry, options: BenchOptions): Promise<BenchRow[]> {
-  const configs = options.tiny
-    ? [TINY]
-    : TRAIN_CONFIGS.filter((c) => options.trainConfigs.includes(c.name));
   const rows: BenchRow[] = [];
-  for (const config of configs) {
+  for (const config of trainConfigsOf(options)) {
     for (const { slot, kind, skip } of benchVariants(registry, options.kinds)) {
       const shape = {
         config: config.name,
@@ -137,47 +215,28 @@ export async function trainSuite(registry: Registry, options: BenchOptions): Pro
         rows.push({ ...base, status: 'skipped', note: skip, metrics: {} });
         continue;
       }
-      let model: CausalLM | undefined;
-      let optimizer: AdamW | undefined;
-      const rng = new Rng(1);
-      const batch = randomBatch(config, rng);
-      const release = () => {
-        tf.dispose([batch.inputs, batch.targets]);
-        optimizer?.dispose();
-        model?.dispose();
+      options.checkpoint?.(rows);
+      const request: TrainChildRequest = {
+        backend: options.backend,
+        threads: options.threads,
+        config: config.name,
+        slot,
+        kind,
+        steps: config.steps(options),
       };
-      try {
-        model = buildModel(registry, modelConfig(config, slot, kind)) as CausalLM;
-        const params = model.namedParameters().filter(([, p]) => p.trainable);
-        optimizer = new AdamW(params, { lr: 1e-3 });
-        const before = tf.memory().numTensors;
-        trainStep(model, optimizer, params, batch, rng); // warm-up (also creates nothing new: AdamW's moments exist up front)
-        const samples = Array.from({ length: config.steps(options) }, () =>
-          trainStep(model!, optimizer!, params, batch, rng),
-        );
-        const ms = median(samples);
-        const tokensPerSec = (config.batch * config.L) / (ms / 1000);
-        rows.push({
-          ...base,
-          status: 'ok',
-          metrics: {
-            ms,
-            tokensPerSec,
-            steps: samples.length,
-            leakedTensors: tf.memory().numTensors - before,
-          },
-        });
-        options.log(
-          `train ${config.name} ${kind}: ${ms.toFixed(0)} ms/step, ${tokensPerSec.toFixed(0)} tokens/s`,
-        );
-      } catch (error) {
-        const note = `failed: ${((error as Error)?.message ?? String(error)).split('\n')[0].slice(0, 200)}`;
+      const result = options.isolateTrain
+        ? runTrainChild(request)
+        : await measureHere(registry, request);
+      if ('error' in result) {
+        const note = `failed: ${result.error}`;
         rows.push({ ...base, status: 'failed', note, metrics: {} });
         options.log(`train ${config.name} ${kind}: ${note}`);
-        await restartBackend(); // a failed allocation can leave the wasm heap unusable (restart disposes everything)
         continue;
       }
-      release();
+      rows.push({ ...base, status: 'ok', metrics: { ...result } });
+      options.log(
+        `train ${config.name} ${kind}: ${result.ms.toFixed(0)} ms/step, ${result.tokensPerSec.toFixed(0)} tokens/s`,
+      );
     }
   }
   return rows;
