@@ -27,6 +27,8 @@ export const USAGE = `Usage: weft-bench <kernels|train|decode|reducers|memory|al
   --kinds <a,b,...>             only these attention / mixer kinds
   --python <path>               Python with torch for the baseline (default /usr/bin/python3)
   --no-torch                    skip the PyTorch baseline
+  --torch-only                  measure nothing: re-run only the PyTorch baseline for the rows of the
+                                existing results file (of the chosen suites) and recompute the ratios
   --out <dir>                   results directory (default bench-results)
   --markdown <file>             BENCHMARKS.md to regenerate (default: the repo root's)
   --no-markdown                 write only the JSON
@@ -160,6 +162,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         break;
       case '--merge':
         o.merge = true;
+        break;
+      case '--torch-only':
+        o.torchOnly = true;
         break;
       case '--no-isolate':
         o.isolateTrain = false;

@@ -59,6 +59,11 @@ export interface BenchOptions {
   plotDir?: string;
   /** Keep the other suites' rows from the previous results file of this backend (see merge.ts). */
   merge: boolean;
+  /**
+   * Measure nothing: re-run only the PyTorch baseline for the existing results file's rows of
+   * the chosen suites and recompute their ratios (e.g. after installing a faster BLAS).
+   */
+  torchOnly: boolean;
   /** Smallest sizes everywhere (tests, smoke runs). */
   tiny: boolean;
   /** Progress lines go here (default stderr). */
@@ -91,6 +96,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   python: '/usr/bin/python3',
   outDir: 'bench-results',
   merge: false,
+  torchOnly: false,
   tiny: false,
   log: (line) => process.stderr.write(line + '\n'),
 };

@@ -60,6 +60,7 @@ export async function runBench(
 ): Promise<BenchResults> {
   const options: BenchOptions = { ...DEFAULT_OPTIONS, ...partial };
   const suites = suitesOf(suite);
+  if (options.torchOnly) return rerunTorchBaseline(suites, options);
   const loadStart = loadAverage();
   const backend = await startBackend(options.backend, options.threads);
   const notes: string[] = [];
@@ -100,7 +101,12 @@ export async function runBench(
   rmSync(partialPath, { force: true });
   results.rows = rows;
   options.log('weft-bench: PyTorch baseline');
-  results.torch = runTorchBaseline(options.python, torchTasks(rows), options.memoryBudget, options.threads);
+  results.torch = runTorchBaseline(
+    options.python,
+    torchTasks(rows),
+    options.memoryBudget,
+    options.threads,
+  );
   attachRatios(rows, results.torch);
   results.load.end = loadAverage();
   if (!options.merge) return finish(results, options);
@@ -108,6 +114,43 @@ export async function runBench(
     mergeResults(readResults(resultsPath(options.outDir, results.backend)), results, suites),
     options,
   );
+}
+
+/**
+ * `--torch-only`: the previous results file of this backend with the PyTorch baseline re-run
+ * for its rows of `suites` (other rows keep their baseline numbers) and their ratios recomputed.
+ */
+function rerunTorchBaseline(suites: readonly SuiteName[], options: BenchOptions): BenchResults {
+  const file = resultsPath(options.outDir, options.backend);
+  const previous = readResults(file);
+  if (!previous)
+    throw new Error(
+      `--torch-only re-runs the baseline of an existing results file, but ${file} does not exist. Run the suites first (or point --out at the folder that has it).`,
+    );
+  const rows = previous.rows.filter((r) => suites.includes(r.suite));
+  options.log(`weft-bench: PyTorch baseline only, for ${rows.length} rows of ${suites.join(', ')}`);
+  const torch = runTorchBaseline(
+    options.python,
+    torchTasks(rows),
+    options.memoryBudget,
+    previous.threads,
+  );
+  if (!torch.available)
+    throw new Error(`--torch-only: the PyTorch baseline did not run (${torch.note}).`);
+  const rerun = new Set(rows.map((r) => r.key));
+  const kept = Object.fromEntries(
+    Object.entries(previous.torch.rows).filter(([key]) => !rerun.has(key)),
+  );
+  const results: BenchResults = {
+    ...previous,
+    torch: { ...torch, rows: { ...kept, ...torch.rows } },
+    notes: [
+      ...previous.notes,
+      `PyTorch baseline re-run at ${new Date().toISOString()} (load ${loadAverage().join(' / ')}) for the ${suites.join(', ')} rows (${torch.note}); the Weft numbers are from the runs above.`,
+    ],
+  };
+  attachRatios(results.rows, results.torch);
+  return finish(results, options);
 }
 
 export function resultsPath(outDir: string, backend: string): string {
