@@ -14,6 +14,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { cumsumGradConfig } from './gradients/Cumsum_grad.js';
 import { fastBatchMatMulConfig } from './wasm/BatchMatMul.js';
+import { fastSumConfig } from './wasm/Sum.js';
 import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
 
 export const coreKernels: readonly KernelConfig[] = [unsortedSegmentSumConfig];
@@ -32,5 +33,11 @@ export function registerCoreKernels(): void {
   if (batchMatMul) {
     unregisterKernel('BatchMatMul', 'wasm');
     registerKernel(batchMatMul);
+  }
+  // Sums over leading axes (every bias gradient) as a product with ones (see the file).
+  const sum = fastSumConfig();
+  if (sum) {
+    unregisterKernel('Sum', 'wasm');
+    registerKernel(sum);
   }
 }

@@ -13,16 +13,28 @@ import { tf, type AttentionCapabilities, type AttentionContext, type AttentionKe
 /** Large negative logit for masked pairs (finite, so a fully masked row does not give NaN). */
 const MASKED = -1e9;
 
+/**
+ * [1, 1, Lq, Lk] float32, 1 where key j ≤ i + queryOffset. Filled on the host: tfjs's broadcast
+ * comparison of [Lq, 1] with [1, Lk] was ~10 ms for 256 × 256 on wasm.
+ */
+function causalMask(Lq: number, Lk: number, queryOffset: number): Tensor {
+  const data = new Float32Array(Lq * Lk);
+  for (let i = 0; i < Lq; i++) {
+    const visible = Math.max(0, Math.min(Lk, i + queryOffset + 1));
+    data.fill(1, i * Lk, i * Lk + visible);
+  }
+  return tf.tensor4d(data, [1, 1, Lq, Lk]);
+}
+
+/** Whether some query row may be fully masked (only padding, segments or a negative offset can do it). */
+function mayMaskWholeRows(Lk: number, ctx: AttentionContext): boolean {
+  return Boolean(ctx.keyPaddingMask || (ctx.querySegmentIds && ctx.keySegmentIds) || Lk === 0 || (ctx.causal && ctx.queryOffset < 0));
+}
+
 /** 1 where query i may see key j, as [B or 1, 1, Lq, Lk] float32 (or null when nothing is masked). */
 export function attentionMask(Lq: number, Lk: number, ctx: AttentionContext): Tensor | null {
   const parts: Array<() => Tensor> = [];
-  if (ctx.causal) {
-    parts.push(() => {
-      const i = tf.reshape(tf.range(0, Lq, 1, 'int32'), [Lq, 1]);
-      const j = tf.reshape(tf.range(0, Lk, 1, 'int32'), [1, Lk]);
-      return tf.reshape(tf.cast(tf.lessEqual(j, tf.add(i, ctx.queryOffset)), 'float32'), [1, 1, Lq, Lk]);
-    });
-  }
+  if (ctx.causal) parts.push(() => causalMask(Lq, Lk, ctx.queryOffset));
   const padding = ctx.keyPaddingMask;
   if (padding) parts.push(() => tf.reshape(tf.cast(padding, 'float32'), [-1, 1, 1, Lk]));
   const qs = ctx.querySegmentIds;
@@ -70,6 +82,7 @@ export class DenseAttention implements AttentionKernel {
       const allowed = attentionMask(Lq, Lk, ctx);
       if (!allowed) return tf.softmax(logits);
       logits = tf.add(logits, tf.mul(tf.sub(1, allowed), MASKED));
+      if (!mayMaskWholeRows(Lk, ctx)) return tf.softmax(logits);
       const anyAllowed = tf.cast(tf.greater(tf.sum(allowed, -1, true), 0), 'float32'); // [B|1, 1, Lq, 1]
       return tf.mul(tf.softmax(logits), anyAllowed);
     });
