@@ -14,6 +14,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { cumsumGradConfig } from './gradients/Cumsum_grad.js';
 import { fastBatchMatMulConfig } from './wasm/BatchMatMul.js';
+import { shareDataConfigs } from './wasm/ShareData.js';
 import { fastSumConfig } from './wasm/Sum.js';
 import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
 
@@ -39,5 +40,10 @@ export function registerCoreKernels(): void {
   if (sum) {
     unregisterKernel('Sum', 'wasm');
     registerKernel(sum);
+  }
+  // Identity and same-dtype Cast reference their input's data instead of copying it.
+  for (const config of shareDataConfigs()) {
+    unregisterKernel(config.kernelName, 'wasm');
+    registerKernel(config);
   }
 }
