@@ -6,7 +6,7 @@
 import { tf, useBackend } from '../src/index.js';
 import { expectNoLeaks } from '../src/testing/index.js';
 
-/** forwardOnly: tfjs 4.22's BatchMatMul gradient does not reduce broadcast batch dims (on any backend). */
+/** forwardOnly: cases whose gradients test/batch-matmul-grad.test.ts checks against an explicit broadcast. */
 type Case = { name: string; a: number[]; b: number[]; transposeA?: boolean; transposeB?: boolean; forwardOnly?: boolean };
 
 const CASES: Case[] = [

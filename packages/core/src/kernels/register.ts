@@ -12,6 +12,7 @@ import {
   type GradConfig,
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
+import { batchMatMulGradConfig } from './gradients/BatchMatMul_grad.js';
 import { cumsumGradConfig } from './gradients/Cumsum_grad.js';
 import { fastBatchMatMulConfig } from './wasm/BatchMatMul.js';
 import { shareDataConfigs } from './wasm/ShareData.js';
@@ -21,7 +22,7 @@ import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
 export const coreKernels: readonly KernelConfig[] = [unsortedSegmentSumConfig];
 
 /** Gradients core replaces because tfjs's are wrong (each file says how). */
-export const coreGradients: readonly GradConfig[] = [cumsumGradConfig];
+export const coreGradients: readonly GradConfig[] = [cumsumGradConfig, batchMatMulGradConfig];
 
 export function registerCoreKernels(): void {
   for (const config of coreKernels) {
