@@ -17,6 +17,7 @@ import { makePlan, type FlashPlan } from './plan.js';
 import type { FlashOptions } from './options.js';
 import { tiledBackward, tiledForward } from './tiled.js';
 import { fusedFlashBackward, fusedFlashForward } from './kernels/wasm/FlashAttention.js';
+import { webgpuFlashBackward, webgpuFlashForward, webgpuSupports } from './kernels/webgpu/FlashAttention.js';
 
 export const FLASH_CAPABILITIES: AttentionCapabilities = Object.freeze({
   causal: true,
@@ -33,9 +34,12 @@ interface Implementation {
   backward(plan: FlashPlan, q: Tensor, k: Tensor, v: Tensor, o: Tensor, lse: Tensor, dO: Tensor): { dq: Tensor; dk: Tensor; dv: Tensor; dscale?: Tensor };
 }
 
-const IMPLEMENTATIONS: Record<'tiled' | 'fused', Implementation> = {
+type ImplementationName = 'tiled' | 'fused' | 'webgpu';
+
+const IMPLEMENTATIONS: Record<ImplementationName, Implementation> = {
   tiled: { forward: tiledForward, backward: tiledBackward },
   fused: { forward: fusedFlashForward, backward: fusedFlashBackward },
+  webgpu: { forward: webgpuFlashForward, backward: webgpuFlashBackward },
 };
 
 type Save = (tensors: Tensor[]) => void;
@@ -45,11 +49,24 @@ export class FlashAttention implements AttentionKernel {
 
   constructor(readonly options: FlashOptions) {}
 
-  /** The implementation `attend` uses on the current backend. */
-  implementation(): 'tiled' | 'fused' {
+  /**
+   * The implementation `attend` uses on the current backend (for `plan`, when given: the
+   * WebGPU kernels leave a per-head scale tensor, a logit bias and a block-sparse table to
+   * the tiled implementation).
+   */
+  implementation(plan?: FlashPlan): ImplementationName {
     const choice = this.options.implementation;
+    const backend = tf.getBackend();
+    if (choice === 'webgpu') {
+      if (backend !== 'webgpu') {
+        throw new Error(`flash attention: implementation 'webgpu' needs the webgpu backend, but the backend is '${backend}'; call useBackend('webgpu') first or use implementation 'auto'.`);
+      }
+      return !plan || webgpuSupports(plan) ? 'webgpu' : 'tiled';
+    }
     if (choice !== 'auto') return choice;
-    return tf.getBackend() === 'wasm' ? 'fused' : 'tiled';
+    if (backend === 'wasm') return 'fused';
+    if (backend === 'webgpu' && (!plan || webgpuSupports(plan))) return 'webgpu';
+    return 'tiled';
   }
 
   /**
@@ -59,7 +76,7 @@ export class FlashAttention implements AttentionKernel {
    */
   attend(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
     const plan = makePlan(q, k, v, ctx, this.options);
-    const impl = IMPLEMENTATIONS[this.implementation()];
+    const impl = IMPLEMENTATIONS[this.implementation(plan)];
     const scaleInput = typeof plan.scale === 'number' ? [] : [plan.scale];
     const probe = probeBias(plan); // empty unless a gradient is recorded and there is a bias
     const biasVars = probe.vars;
@@ -97,6 +114,6 @@ export class FlashAttention implements AttentionKernel {
   /** Output and logsumexp lse [B, H, Lq] (+inf on fully masked rows), without a gradient. */
   attendWithLse(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): { out: Tensor; lse: Tensor } {
     const plan = makePlan(q, k, v, ctx, this.options);
-    return IMPLEMENTATIONS[this.implementation()].forward(plan, q, k, v);
+    return IMPLEMENTATIONS[this.implementation(plan)].forward(plan, q, k, v);
   }
 }

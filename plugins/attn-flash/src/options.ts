@@ -27,10 +27,12 @@ export const flashOptions = z.object({
   blockMask: blockMaskSchema.optional(),
   /**
    * `tiled`: tfjs ops tile by tile (any backend). `fused`: the WASM SIMD kernel (data is
-   * read back to the CPU, so meant for the cpu and wasm backends). `auto`: fused on wasm,
-   * tiled elsewhere.
+   * read back to the CPU, so meant for the cpu and wasm backends). `webgpu`: the WGSL
+   * kernels (webgpu backend only; a per-head scale tensor, a logit bias or a block mask
+   * fall back to tiled). `auto`: fused on wasm, webgpu on webgpu where supported, tiled
+   * elsewhere.
    */
-  implementation: z.enum(['auto', 'tiled', 'fused']).default('auto'),
+  implementation: z.enum(['auto', 'tiled', 'fused', 'webgpu']).default('auto'),
 });
 export type FlashOptions = z.output<typeof flashOptions>;
 

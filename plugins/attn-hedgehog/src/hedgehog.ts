@@ -11,9 +11,27 @@
  *   output            y_i  = φ(q_i)ᵀ Σ_j φ(k_j) v_jᵀ / φ(q_i)ᵀ Σ_j φ(k_j)   — linear in N
  *   distillation      ℓ = mean_i KL( softmax_j(scale · q_i·k_j) ‖ a_i· )   (teacher: softmax with
  *                     the mixer's scale; only W, b are meant to be trained by it) `attentionKL`
- * The student uses no 1/√d (W absorbs it). Causal output by a cumulative sum over positions.
+ *   C                chunk length of the causal parallel form              `chunkSize`
+ * The student uses no 1/√d (W absorbs it). Causal output in chunks (`causalChunked`: masked
+ * products within a chunk, a carried state S = Σ φ(k_j)[v_j, 1]ᵀ across chunks); decoding
+ * continues the same form from that state (`initState` / `attendStep`, constant memory).
  */
-import { init, Module, ShapeError, tf, type AttentionCapabilities, type AttentionContext, type AttentionKernel, type Rng, type Tensor } from '@weft/core';
+import {
+  init,
+  Module,
+  ShapeError,
+  StateError,
+  tf,
+  type AttentionCapabilities,
+  type AttentionContext,
+  type AttentionKernel,
+  type AttentionStateDims,
+  type LayerState,
+  type Rng,
+  type Tensor,
+} from '@weft/core';
+import { causalChunked } from './chunked.js';
+import { HedgehogState } from './hedgehog-state.js';
 
 export const HEDGEHOG_CAPABILITIES: AttentionCapabilities = {
   causal: true,
@@ -21,34 +39,31 @@ export const HEDGEHOG_CAPABILITIES: AttentionCapabilities = {
   bias: false,
   padding: false,
   segments: false,
-  decode: false,
+  decode: true,
   weights: false,
+  state: true,
 };
 
 /** φ(x) = [exp(xW + b), exp(−xW − b)]: x [B, H, N, Dh], W [H, Dh, Dh], b [H, Dh] → [B, H, N, 2·Dh]. */
 export function featureMap(x: Tensor, W: Tensor, b: Tensor): Tensor {
   return tf.tidy(() => {
-    const [B, H, N, D] = x.shape as number[];
-    const xh = tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [H, B * N, D]); // [H, B·N, Dh]
-    const z = tf.add(tf.transpose(tf.reshape(tf.matMul(xh, W), [H, B, N, D]), [1, 0, 2, 3]), tf.reshape(b, [1, H, 1, D])); // [B, H, N, Dh]
+    const [B, H, , D] = x.shape as number[];
+    const Wb = tf.tile(tf.reshape(W, [1, H, D, D]), [B, 1, 1, 1]); // [B, H, Dh, Dh] (tiled: tfjs 4.22's matMul gradient does not reduce broadcast batch dims)
+    const z = tf.add(tf.matMul(x, Wb), tf.reshape(b, [1, H, 1, D])); // [B, H, N, Dh]
     return tf.concat([tf.exp(z), tf.exp(tf.neg(z))], -1); // [B, H, N, 2·Dh]
   });
 }
 
-/** Linear attention with features fq [B, H, Nq, F], fk [B, H, N, F]; causal by a cumulative sum (Nq = N). */
-export function linearAttend(fq: Tensor, fk: Tensor, v: Tensor, causal: boolean): Tensor {
+/**
+ * Linear attention with features fq [B, H, Nq, F], fk [B, H, N, F], values v [B, H, N, Dv]:
+ * bidirectional by one state over all keys; causal (Nq = N) in chunks of `chunkSize`.
+ */
+export function linearAttend(fq: Tensor, fk: Tensor, v: Tensor, causal: boolean, chunkSize = 64): Tensor {
   return tf.tidy(() => {
+    if (causal) return causalChunked(fq, fk, v, chunkSize).out;
     const [B, H, N, Dv] = v.shape as number[];
-    const F = (fk.shape as number[])[3];
-    const v1 = tf.concat([v, tf.onesLike(tf.slice(v, [0, 0, 0, 0], [B, H, N, 1]))], -1); // [B, H, N, Dv + 1]: last column gives the normaliser
-    let y: Tensor;
-    if (!causal) {
-      y = tf.matMul(fq, tf.matMul(fk, v1, true, false)); // [B, H, Nq, Dv + 1]
-    } else {
-      const outer = tf.reshape(tf.mul(tf.reshape(fk, [B, H, N, F, 1]), tf.reshape(v1, [B, H, N, 1, Dv + 1])), [B, H, N, F * (Dv + 1)]); // [B, H, N, F·(Dv+1)]
-      const S = tf.reshape(tf.cumsum(outer, 2), [B * H * N, F, Dv + 1]); // Σ_{j≤i} φ(k_j)[v_j, 1]ᵀ
-      y = tf.reshape(tf.matMul(tf.reshape(fq, [B * H * N, 1, F]), S), [B, H, N, Dv + 1]); // [B, H, N, Dv + 1]
-    }
+    const v1 = tf.concat([v, tf.ones([B, H, N, 1])], -1); // [B, H, N, Dv + 1]: last column gives the normaliser
+    const y = tf.matMul(fq, tf.matMul(fk, v1, true, false)); // [B, H, Nq, Dv + 1]
     const Nq = (y.shape as number[])[2];
     return tf.div(tf.slice(y, [0, 0, 0, 0], [B, H, Nq, Dv]), tf.slice(y, [0, 0, 0, Dv], [B, H, Nq, 1])); // [B, H, Nq, Dv]
   });
@@ -97,22 +112,64 @@ export class HedgehogAttention extends Module implements AttentionKernel {
   readonly b: tf.Variable;
   distillation?: tf.Scalar[];
 
-  constructor(readonly heads: number, readonly headDim: number, rng: Rng) {
+  constructor(readonly heads: number, readonly headDim: number, rng: Rng, readonly chunkSize = 64) {
     super();
     const eye = Array.from({ length: heads }, () => Array.from({ length: headDim * headDim }, (_, i) => (i % (headDim + 1) === 0 ? 1 : 0))).flat();
     this.W = this.addParameter('W', [heads, headDim, headDim], init.values(eye), rng);
     this.b = this.addParameter('b', [heads, headDim], init.zeros(), rng);
   }
 
-  attend(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
-    const [, H, Lq, D] = q.shape as number[];
-    const Lk = (k.shape as number[])[2];
+  private check(q: Tensor, ctx: AttentionContext): void {
+    const [, H, , D] = q.shape as number[];
     if (ctx.keyPaddingMask) throw new ShapeError('hedgehog attention: key padding is not supported; use inputs of equal length');
     if (ctx.logitBias) throw new ShapeError('hedgehog attention: an additive logit bias is not supported (there are no logits)');
     if (H !== this.heads || D !== this.headDim) throw new ShapeError(`hedgehog attention: built for ${this.heads} heads of width ${this.headDim}, got q [${q.shape}]`);
-    if (ctx.causal && (Lq !== Lk || ctx.queryOffset !== 0)) throw new ShapeError(`hedgehog attention: causal attend needs as many queries as keys (got ${Lq} and ${Lk})`);
+  }
+
+  attend(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
+    this.check(q, ctx);
+    const [, H, Lq] = q.shape as number[];
+    const Lk = (k.shape as number[])[2];
+    if (ctx.causal && (Lq !== Lk || ctx.queryOffset !== 0)) {
+      throw new ShapeError(`hedgehog attention: causal attend needs as many queries as keys (got ${Lq} and ${Lk}); decode through the kernel state (model.initCache / model.step)`);
+    }
     const kh = repeatHeads(k, H);
     if (this.distillation) this.distillation.push(tf.keep(attentionKL(q, kh, this.W, this.b, ctx.causal, ctx.scale)));
-    return tf.tidy(() => linearAttend(featureMap(q, this.W, this.b), featureMap(kh, this.W, this.b), repeatHeads(v, H), ctx.causal));
+    return tf.tidy(() => linearAttend(featureMap(q, this.W, this.b), featureMap(kh, this.W, this.b), repeatHeads(v, H), ctx.causal, this.chunkSize));
+  }
+
+  /** Zero state S [B, H, 2·Dh, Dh + 1] (per query head: W, b are per head). */
+  initState(batch: number, dims: AttentionStateDims): HedgehogState {
+    if (dims.heads !== this.heads || dims.headDim !== this.headDim) {
+      throw new StateError(`hedgehog attention: built for ${this.heads} heads of width ${this.headDim}, asked for a state of ${dims.heads} heads of width ${dims.headDim}`);
+    }
+    return new HedgehogState(tf.keep(tf.zeros([batch, this.heads, 2 * this.headDim, this.headDim + 1])), 0);
+  }
+
+  /**
+   * Causal decoding of T new tokens from the state: q [B, H, T, Dh], k, v [B, Hkv, T, Dh].
+   * Consumes `state`; returns [B, H, T, Dv] and the state after the new tokens.
+   */
+  attendStep(q: Tensor, k: Tensor, v: Tensor, state: LayerState, ctx: AttentionContext): [Tensor, LayerState] {
+    if (!(state instanceof HedgehogState)) {
+      throw new StateError("hedgehog attention: attendStep needs the state from this kernel's initState (a HedgehogState); create the cache with model.initCache(batch)");
+    }
+    if (!ctx.causal) throw new ShapeError('hedgehog attention: attendStep decodes causally; a bidirectional model has no decoding state');
+    this.check(q, ctx);
+    const [B, H, T] = q.shape as number[];
+    const [Bk, , Tk] = k.shape as number[];
+    const [Bs, Hs, Fs, Es] = state.S.shape as number[];
+    const Dv = (v.shape as number[])[3];
+    if (Tk !== T || Bk !== B) throw new ShapeError(`hedgehog attention: attendStep expects as many new keys as new queries; got q [${q.shape}] and k [${k.shape}]`);
+    if (Bs !== B || Hs !== H || Fs !== 2 * this.headDim || Es !== Dv + 1) {
+      throw new StateError(`hedgehog attention: the state holds S [${state.S.shape}] but the new tokens are q [${q.shape}], v [${v.shape}]; the state belongs to another batch size or layer`);
+    }
+    const r = tf.tidy(() => {
+      const kh = repeatHeads(k, H);
+      return causalChunked(featureMap(q, this.W, this.b), featureMap(kh, this.W, this.b), repeatHeads(v, H), this.chunkSize, state.S);
+    });
+    const next = new HedgehogState(tf.keep(r.S), state.tokens + T);
+    state.dispose();
+    return [r.out, next];
   }
 }

@@ -1,7 +1,7 @@
-import { createRegistry, IncompatibleError, definePlugin, positional, Rng, tf } from '@weft/core';
-import { describeWithBackends, expectNoLeaks } from '@weft/core/testing';
-import { buildModel, standard, type CausalLM } from '@weft/nn';
-import hedgehog, { distillationLoss, featureMapParameters, hedgehogDistillation } from '@weft/attn-hedgehog';
+import { createRegistry, IncompatibleError, definePlugin, positional, Rng, tf, type Tensor } from '@weft/core';
+import { describeWithBackends, expectNoLeaks, expectTensorsClose } from '@weft/core/testing';
+import { buildModel, generate, standard, type CausalLM } from '@weft/nn';
+import hedgehog, { distillationLoss, featureMapParameters, hedgehogDistillation, hedgehogStateBytes } from '@weft/attn-hedgehog';
 
 const fakeTemperature = definePlugin({
   name: '@weft/test-fake-temperature',
@@ -12,6 +12,43 @@ const fakeTemperature = definePlugin({
 const config = { vocab: 16, dModel: 32, layers: 2, heads: 4, maxLen: 16, attention: { kind: 'hedgehog' } };
 
 describeWithBackends('hedgehog in a causal LM', () => {
+  it('model.step == model.forward (a 4-token prompt, then 3, then 1 at a time) from the kernel state, whose size is constant; no leaks', () => {
+    const model = buildModel(createRegistry().use(standard, hedgehog), { ...config, attention: { kind: 'hedgehog', chunkSize: 4 }, seed: 7 }) as CausalLM;
+    const seq = [[1, 5, 2, 9, 4, 4, 7, 3, 0, 12, 8], [3, 3, 8, 1, 0, 6, 2, 15, 5, 5, 9]];
+    const ids = tf.tensor2d(seq, [2, 11], 'int32');
+    const full = model.forward(ids);
+    const before = tf.memory().numTensors;
+    const cache = model.initCache(2);
+    // 2 layers × S [B, H, 2·Dh, Dh + 1] float32, B = 2, H = 4, Dh = 32 / 4 = 8.
+    const perLayer = 4 * 2 * 4 * 16 * 9;
+    expect(hedgehogStateBytes(2, 4, 8)).toBe(perLayer);
+    const bytes = [cache.bytes()];
+    const parts: Tensor[] = [];
+    for (const [start, n] of [[0, 4], [4, 3], [7, 1], [8, 1], [9, 1], [10, 1]]) {
+      const chunk = ids.slice([0, start], [2, n]);
+      parts.push(model.step(chunk, cache));
+      bytes.push(cache.bytes());
+      chunk.dispose();
+    }
+    expect(bytes).toEqual(bytes.map(() => 2 * perLayer));
+    const stepped = tf.concat(parts, 1);
+    expectTensorsClose(stepped, full, { atol: 1e-4, rtol: 1e-4 });
+    tf.dispose([stepped, ...parts]);
+    cache.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([ids, full]);
+    model.dispose();
+  });
+
+  it('greedy generate agrees with and without the cache', () => {
+    const model = buildModel(createRegistry().use(standard, hedgehog), { ...config, attention: { kind: 'hedgehog', chunkSize: 2 }, seed: 6 }) as CausalLM;
+    const prompts = [[1, 5, 2, 9], [3, 3, 8, 1]];
+    const cached = generate(model, prompts, { maxNewTokens: 8, temperature: 0, useCache: true });
+    const recomputed = generate(model, prompts, { maxNewTokens: 8, temperature: 0, useCache: false });
+    expect(cached).toEqual(recomputed);
+    model.dispose();
+  });
+
   it('distillationLoss: training only the feature maps lowers the summed attention KL of a model; other weights untouched; no leaks', async () => {
     const model = buildModel(createRegistry().use(standard, hedgehog), { ...config, seed: 2 }) as CausalLM;
     const params = featureMapParameters(model);
@@ -60,6 +97,13 @@ describe('hedgehog: config-time errors', () => {
     const build = () => buildModel(createRegistry().use(standard, hedgehog, fakeTemperature), { ...config, positional: { kind: 'fake-temperature' } });
     expect(build).toThrow(IncompatibleError as never);
     expect(build).toThrow(/"fake-temperature" rescales attention logits, but hedgehog attention has no logits to scale/);
+  });
+
+  it('bad chunk sizes name the field, the value and the fix', () => {
+    const registry = createRegistry().use(standard, hedgehog);
+    expect(() => registry.validate('attention', { kind: 'hedgehog', chunkSize: 0 }, 'attention')).toThrow(/attention\.chunkSize: chunkSize must be at least 1.*got 0/);
+    expect(() => registry.validate('attention', { kind: 'hedgehog', chunkSize: 2.5 }, 'attention')).toThrow(/chunkSize must be a whole number.*got 2\.5/);
+    expect(() => registry.validate('attention', { kind: 'hedgehog', chunkSize: '64' }, 'attention')).toThrow(/chunkSize must be a positive integer such as 64/);
   });
 
   it('unknown options are refused with the list of options', () => {
