@@ -1,6 +1,7 @@
 /**
  * Core's BatchMatMul gradient (kernels/gradients/BatchMatMul_grad.ts) reduces over broadcast
- * batch dimensions. Reference: the same product with both operands broadcast explicitly to the
+ * batch dimensions, and its kernel wrapper (kernels/BroadcastBatchMatMul.ts) gets products
+ * whose batch dims broadcast one by one right. Reference: the same product with both operands broadcast explicitly to the
  * full batch first (tf.broadcastTo, whose own gradient sums), so no batch dimension broadcasts
  * inside the product.
  */
@@ -15,8 +16,11 @@ const CASES: Case[] = [
   { name: 'shared left operand', a: [5, 6], b: [4, 6, 3], batch: [4] },
   { name: 'shared left operand, transposeA', a: [6, 5], b: [4, 6, 3], transposeA: true, batch: [4] },
   { name: 'both transposed, shared right', a: [2, 6, 5], b: [3, 6], transposeA: true, transposeB: true, batch: [2] },
-  // (Batch dims that broadcast one by one — [2, 1] against [1, 3] or [2, 3] — are left out:
-  // tfjs 4.22's forward product is already wrong there, on cpu and wasm.)
+  // Batch dims that broadcast one by one: tfjs 4.22's kernels got the product itself wrong
+  // (core tiles them first: kernels/BroadcastBatchMatMul.ts).
+  { name: 'batch dims [2, 1] × [1, 3]', a: [2, 1, 5, 4], b: [1, 3, 4, 6], batch: [2, 3] },
+  { name: 'batch dims [2, 1] × [2, 3], transposeB', a: [2, 1, 5, 4], b: [2, 3, 6, 4], transposeB: true, batch: [2, 3] },
+  { name: 'batch dims [3] × [2, 1]', a: [3, 5, 4], b: [2, 1, 4, 6], batch: [2, 3] },
   { name: 'rank 4 · rank 2', a: [2, 3, 5, 4], b: [4, 6], batch: [2, 3] },
 ];
 
@@ -34,14 +38,14 @@ function grads(c: Case, explicit: boolean): number[][] {
     const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x, y), weight)))([a, b]);
     expect(ga.shape).toEqual(c.a);
     expect(gb.shape).toEqual(c.b);
-    return [ga, gb].map((t) => Array.from(t.dataSync()));
+    return [out, ga, gb].map((t) => Array.from(t.dataSync()));
   });
 }
 
 describe.each(['cpu', 'wasm'] as const)('BatchMatMul gradient with broadcast batch dims (%s)', (backend) => {
   beforeAll(() => useBackend(backend));
 
-  it.each(CASES.map((c) => [c.name, c] as const))('%s: equals the explicitly broadcast product', (_, c) => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s: product and gradients equal the explicitly broadcast product', (_, c) => {
     const got = grads(c, false);
     const want = grads(c, true);
     got.forEach((g, k) => g.forEach((v, i) => expect(Math.abs(v - want[k][i])).toBeLessThan(1e-4)));

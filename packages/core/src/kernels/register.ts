@@ -14,6 +14,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { batchMatMulGradConfig } from './gradients/BatchMatMul_grad.js';
 import { cumsumGradConfig } from './gradients/Cumsum_grad.js';
+import { broadcastBatchMatMulConfigs } from './BroadcastBatchMatMul.js';
 import { fastBatchMatMulConfig } from './wasm/BatchMatMul.js';
 import { shareDataConfigs } from './wasm/ShareData.js';
 import { fastSumConfig } from './wasm/Sum.js';
@@ -35,6 +36,12 @@ export function registerCoreKernels(): void {
   if (batchMatMul) {
     unregisterKernel('BatchMatMul', 'wasm');
     registerKernel(batchMatMul);
+  }
+  // Batch dimensions that broadcast one by one are tiled first (tfjs gets them wrong). After
+  // the fast wasm wrapper, so it wraps that one.
+  for (const config of broadcastBatchMatMulConfigs()) {
+    unregisterKernel('BatchMatMul', config.backendName);
+    registerKernel(config);
   }
   // Sums over leading axes (every bias gradient) as a product with ones (see the file).
   const sum = fastSumConfig();
