@@ -7,7 +7,7 @@ import { attention, definePlugin, IncompatibleError, z } from '@weft/core';
 import { TAYLORSHIFT_CAPABILITIES, TaylorShiftAttention } from './taylorshift.js';
 import { VERSION } from './version.js';
 
-export { TaylorShiftAttention, TAYLORSHIFT_CAPABILITIES, taylorDirect, taylorEfficient, taylorFeatures, type TaylorShiftSettings } from './taylorshift.js';
+export { DEFAULT_CHUNK, featureWidth, TaylorShiftAttention, TAYLORSHIFT_CAPABILITIES, taylorDirect, taylorEfficient, taylorFeatures, type TaylorShiftSettings } from './taylorshift.js';
 export { VERSION } from './version.js';
 
 export const TAYLORSHIFT_PAPER = {
@@ -25,6 +25,12 @@ export const taylorShiftOptions = z.object({
     .number({ message: 'crossover must be a whole number of tokens (N0); leave it out for d² + d + 1' })
     .int({ message: 'crossover must be a whole number of tokens (N0); leave it out for d² + d + 1' })
     .nonnegative({ message: 'crossover must be ≥ 0 (0 = always the efficient form); leave it out for d² + d + 1' })
+    .optional(),
+  /** Tokens per chunk of the efficient form (default 256): peak memory O(chunk·F + F·dv) per head; the result does not depend on it. */
+  chunk: z
+    .number({ message: 'chunk must be a whole number of tokens ≥ 1 (default 256)' })
+    .int({ message: 'chunk must be a whole number of tokens ≥ 1 (default 256)' })
+    .positive({ message: 'chunk must be a whole number of tokens ≥ 1 (default 256)' })
     .optional(),
 });
 

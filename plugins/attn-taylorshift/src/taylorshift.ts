@@ -10,15 +10,21 @@
  *                          Y = φ(Q) (φ(K)ᵀ V) / φ(Q) (φ(K)ᵀ 1)      O(N d³)  — `taylorEfficient`
  *   The two are the same function; the kernel uses the efficient form when N > N0
  *   (`crossover`, default the paper's N0 = d² + d + 1, the length where both cost the same).
- *   Causal: the mask is applied before normalising (direct), or φ(k_j)[1, v_j]ᵀ is summed over
- *   j ≤ t by a cumulative sum (efficient).
+ *   Causal: the mask is applied before normalising (direct); the efficient form is chunked
+ *   (`chunk` C tokens): bidirectional, S = Σ_c φ(K_c)ᵀ[1, V_c] is accumulated chunk by chunk and
+ *   applied to each query chunk; causal, the chunked parallel form U_c = (M ⊙ T(Q_c K_cᵀ)) [1, V_c]
+ *   + φ(Q_c) S_{c−1} with T(x) = 1 + x + x²/2, M the causal mask and the carried state
+ *   S_c = S_{c−1} + φ(K_c)ᵀ[1, V_c]. A tf.customGrad recomputes the chunk features in the backward
+ *   pass, so forward and backward keep O(C·F + F·dv) per head instead of O(N·F).
  * Input normalisation (`normalizeInput`, the reference default): q̂ = τ_h q/‖q‖, k̂ = k/‖k‖ with a
  * learned per-head temperature τ (init 1), so x = τ cos(q, k) ∈ [−τ, τ]; the mixer's 1/√d is
  * then not used. Without it, x = scale · q·k (the mixer's scale).
  *
- * Notation: Q, K [B, H, N, d], V [B, H, N, dv]; φ(·) [B, H, N, F] with F = 1 + d + d².
+ * Notation: Q, K [B, H, N, d], V [B, H, N, dv]; φ(·) [B, H, N, F] with F = 1 + d + d²; G = B·H;
+ * C the chunk length; e = 1 + dv (V with a column of ones, whose output is the normaliser);
+ * U [G, N, e] the unnormalised output; S [G, F, e] the key-side state; dX the cotangent of X.
  */
-import { init, Module, ShapeError, tf, type AttentionCapabilities, type AttentionContext, type AttentionKernel, type Rng, type Tensor } from '@weft/core';
+import { ConfigError, init, Module, ShapeError, tf, type AttentionCapabilities, type AttentionContext, type AttentionKernel, type Rng, type Tensor } from '@weft/core';
 
 export const TAYLORSHIFT_CAPABILITIES: AttentionCapabilities = {
   causal: true,
@@ -30,12 +36,33 @@ export const TAYLORSHIFT_CAPABILITIES: AttentionCapabilities = {
   weights: false,
 };
 
-/** φ(x) = [1, x, vec(x⊗x)/√2]: x [B, H, N, d] → [B, H, N, 1 + d + d²]. */
+/** Tokens per chunk of the efficient form: peak memory O(C·F + F·(1 + dv)) per head, not O(N·F). */
+export const DEFAULT_CHUNK = 256;
+
+/** F = 1 + d + d², the feature width for head width d. */
+export const featureWidth = (d: number): number => 1 + d + d * d;
+
+/** φ(x) = [1, x, vec(x⊗x)/√2]: x [..., d] → [..., F], F = 1 + d + d², so φ(q)·φ(k) = 1 + q·k + (q·k)²/2. */
 export function taylorFeatures(x: Tensor): Tensor {
   return tf.tidy(() => {
-    const [B, H, N, d] = x.shape as number[];
-    const outer = tf.reshape(tf.mul(tf.reshape(x, [B, H, N, d, 1]), tf.reshape(x, [B, H, N, 1, d])), [B, H, N, d * d]); // [B, H, N, d²]
-    return tf.concat([tf.onesLike(tf.slice(x, [0, 0, 0, 0], [B, H, N, 1])), x, tf.mul(outer, Math.SQRT1_2)], -1); // [B, H, N, 1 + d + d²]
+    const shape = x.shape as number[];
+    const d = shape[shape.length - 1];
+    const rows = tf.reshape(x, [-1, d]); // [n, d]
+    const n = (rows.shape as number[])[0];
+    const outer = tf.reshape(tf.mul(tf.reshape(rows, [n, d, 1]), tf.reshape(rows, [n, 1, d])), [n, d * d]); // [n, d²]
+    const features = tf.concat([tf.ones([n, 1]), rows, tf.mul(outer, Math.SQRT1_2)], 1); // [n, F]
+    return tf.reshape(features, [...shape.slice(0, -1), featureWidth(d)]); // [..., F]
+  });
+}
+
+/** Vector-Jacobian product of φ at x [n, d] for the cotangent g [n, F]: dx = g_x + (G + Gᵀ) x / √2, G = g_{x⊗x} [n, d, d]. */
+function featuresVjp(x: Tensor, g: Tensor): Tensor {
+  return tf.tidy(() => {
+    const [n, d] = x.shape as number[];
+    const G = tf.reshape(tf.slice(g, [0, 1 + d], [n, d * d]), [n, d, d]); // [n, d, d]
+    const xc = tf.reshape(x, [n, d, 1]); // [n, d, 1]
+    const quad = tf.reshape(tf.add(tf.matMul(G, xc), tf.matMul(G, xc, true, false)), [n, d]); // [n, d]
+    return tf.add(tf.slice(g, [0, 1], [n, d]), tf.mul(quad, Math.SQRT1_2)); // [n, d]
   });
 }
 
@@ -46,36 +73,218 @@ export function taylorDirect(q: Tensor, k: Tensor, v: Tensor, causal: boolean, q
     const Lk = (k.shape as number[])[2];
     const x = tf.matMul(q, k, false, true); // [B, H, Lq, Lk]
     let w = tf.add(tf.add(tf.mul(tf.square(x), 0.5), x), 1); // 1 + x + x²/2
-    if (causal) {
-      const mask = tf.tidy(() => {
-        const rows = tf.reshape(tf.range(0, Lq, 1, 'int32'), [Lq, 1]);
-        const cols = tf.reshape(tf.range(0, Lk, 1, 'int32'), [1, Lk]);
-        return tf.cast(tf.lessEqual(tf.sub(cols, queryOffset), tf.broadcastTo(rows, [Lq, Lk])), 'float32'); // [Lq, Lk]
-      });
-      w = tf.mul(w, mask);
-    }
+    if (causal) w = tf.mul(w, causalMask(Lq, Lk, queryOffset));
     return tf.div(tf.matMul(w, v), tf.sum(w, -1, true)); // [B, H, Lq, dv]
   });
 }
 
-/** Efficient form: φ(Q)(φ(K)ᵀ[1, V]); causal through a cumulative sum over positions (queryOffset 0). */
-export function taylorEfficient(q: Tensor, k: Tensor, v: Tensor, causal: boolean): Tensor {
+/** [Lq, Lk] float mask, 1 where key j ≤ query i + offset. */
+function causalMask(Lq: number, Lk: number, offset: number): Tensor {
+  return tf.tidy(() => {
+    const rows = tf.reshape(tf.range(0, Lq, 1, 'int32'), [Lq, 1]);
+    const cols = tf.reshape(tf.range(0, Lk, 1, 'int32'), [1, Lk]);
+    return tf.cast(tf.lessEqual(tf.sub(cols, offset), tf.broadcastTo(rows, [Lq, Lk])), 'float32'); // [Lq, Lk]
+  });
+}
+
+/** customGrad's save function (the last argument of the forward). */
+type Save = (tensors: Tensor[]) => void;
+
+/** Rows [start, start + size) of x [G, N, e] along axis 1. */
+const rowsOf = (x: Tensor, start: number, size: number): Tensor => tf.slice(x, [0, start, 0], [-1, size, -1]);
+
+/** Chunk boundaries [start, size] of N tokens in chunks of C. */
+function chunksOf(N: number, C: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let s = 0; s < N; s += C) out.push([s, Math.min(C, N - s)]);
+  return out;
+}
+
+/** Replace the held tensor by next, disposing the old one (a carried state outside any tidy). */
+function carry(held: Tensor, next: Tensor): Tensor {
+  held.dispose();
+  return next;
+}
+
+/**
+ * Bidirectional U = φ(Q) S with S = Σ_chunks φ(K_c)ᵀ V1_c: q [G, Nq, d], k [G, N, d],
+ * v1 [G, N, e] → [G, Nq, e]. Peak O(C·F + F·e) per head; the gradient recomputes the chunk
+ * features (two passes) instead of keeping them.
+ */
+function unnormalisedBidirectional(C: number) {
+  const keySum = (k: Tensor, v1: Tensor): Tensor => {
+    const [G, N, e] = v1.shape as number[];
+    let S = tf.zeros([G, featureWidth((k.shape as number[])[2]), e]); // [G, F, e]
+    for (const [s, n] of chunksOf(N, C)) S = carry(S, tf.tidy(() => tf.add(S, tf.matMul(taylorFeatures(rowsOf(k, s, n)), rowsOf(v1, s, n), true, false))));
+    return S;
+  };
+  return tf.customGrad((...args: Array<Tensor | Save>) => {
+    const [q, k, v1] = args as Tensor[];
+    (args[3] as Save)([q, k, v1]);
+    const S = keySum(k, v1);
+    const value = concatDispose(chunksOf((q.shape as number[])[1], C).map(([s, n]) => tf.tidy(() => tf.matMul(taylorFeatures(rowsOf(q, s, n)), S)))); // [G, Nq, e]
+    S.dispose();
+    return {
+      value,
+      gradFunc: (dU: Tensor, saved: Tensor[]) => {
+        const [qs, ks, v1s] = saved;
+        const Ssum = keySum(ks, v1s);
+        // Queries: dφ(Q_c) = dU_c Sᵀ; and Gsum = Σ_c φ(Q_c)ᵀ dU_c, the cotangent of S.
+        let Gsum = tf.zerosLike(Ssum); // [G, F, e]
+        const dq: Tensor[] = [];
+        for (const [s, n] of chunksOf((qs.shape as number[])[1], C)) {
+          const [dqc, next] = tf.tidy(() => {
+            const qc = rowsOf(qs, s, n);
+            const dUc = rowsOf(dU, s, n);
+            const g = featuresVjpBatched(qc, tf.matMul(dUc, Ssum, false, true));
+            return [g, tf.add(Gsum, tf.matMul(taylorFeatures(qc), dUc, true, false))];
+          });
+          dq.push(dqc);
+          Gsum = carry(Gsum, next);
+        }
+        Ssum.dispose();
+        // Keys: dφ(K_c) = V1_c Gsumᵀ, dV1_c = φ(K_c) Gsum.
+        const dk: Tensor[] = [];
+        const dv: Tensor[] = [];
+        for (const [s, n] of chunksOf((ks.shape as number[])[1], C)) {
+          const [dkc, dvc] = tf.tidy(() => {
+            const kc = rowsOf(ks, s, n);
+            const v1c = rowsOf(v1s, s, n);
+            return [featuresVjpBatched(kc, tf.matMul(v1c, Gsum, false, true)), tf.matMul(taylorFeatures(kc), Gsum)];
+          });
+          dk.push(dkc);
+          dv.push(dvc);
+        }
+        Gsum.dispose();
+        return [concatDispose(dq), concatDispose(dk), concatDispose(dv)];
+      },
+    };
+  });
+}
+
+/**
+ * Causal U_i = Σ_{j≤i} w_ij V1_j in the chunked parallel form: within chunk c the masked direct
+ * product (1 + x + x²/2 of Q_c K_cᵀ), plus φ(Q_c) S_{c−1} with the carried state
+ * S_{c−1} = Σ_{c'<c} φ(K_c')ᵀ V1_c'. q, k [G, N, d], v1 [G, N, e] → [G, N, e]. The gradient
+ * recomputes per chunk: a forward pass (S_{c−1}: dQ, and the intra-chunk dK, dV1) and a reverse
+ * pass (Gs_c = Σ_{c'>c} φ(Q_c')ᵀ dU_c': the inter-chunk dK, dV1).
+ */
+function unnormalisedCausal(C: number) {
+  const intra = (qc: Tensor, kc: Tensor, mask: Tensor) => {
+    const x = tf.matMul(qc, kc, false, true); // [G, n, n]
+    return { x, w: tf.mul(tf.add(tf.add(tf.mul(tf.square(x), 0.5), x), 1), mask) }; // masked 1 + x + x²/2
+  };
+  const masks = new Map<number, Tensor>();
+  const maskOf = (n: number) => masks.get(n) ?? masks.set(n, tf.keep(causalMask(n, n, 0))).get(n)!;
+  const disposeMasks = () => {
+    for (const m of masks.values()) m.dispose();
+    masks.clear();
+  };
+  return tf.customGrad((...args: Array<Tensor | Save>) => {
+    const [q, k, v1] = args as Tensor[];
+    (args[3] as Save)([q, k, v1]);
+    const [G, N, e] = v1.shape as number[];
+    let S = tf.zeros([G, featureWidth((q.shape as number[])[2]), e]); // [G, F, e]
+    const out: Tensor[] = [];
+    for (const [s, n] of chunksOf(N, C)) {
+      const [Uc, next] = tf.tidy(() => {
+        const [qc, kc, v1c] = [rowsOf(q, s, n), rowsOf(k, s, n), rowsOf(v1, s, n)];
+        const Uc = tf.add(tf.matMul(intra(qc, kc, maskOf(n)).w, v1c), tf.matMul(taylorFeatures(qc), S)); // [G, n, e]
+        return [Uc, tf.add(S, tf.matMul(taylorFeatures(kc), v1c, true, false))];
+      });
+      out.push(Uc);
+      S = carry(S, next);
+    }
+    S.dispose();
+    disposeMasks();
+    return {
+      value: concatDispose(out),
+      gradFunc: (dU: Tensor, saved: Tensor[]) => {
+        const [qs, ks, v1s] = saved;
+        const chunks = chunksOf(N, C);
+        // Forward pass: dQ_c = intra + φ-vjp(Q_c, dU_c S_{c−1}ᵀ); intra-chunk dK_c, dV1_c.
+        let Sp = tf.zeros([G, featureWidth((qs.shape as number[])[2]), e]);
+        const dq: Tensor[] = [];
+        const dkIntra: Tensor[] = [];
+        const dvIntra: Tensor[] = [];
+        for (const [s, n] of chunks) {
+          const [dqc, dkc, dvc, next] = tf.tidy(() => {
+            const [qc, kc, v1c, dUc] = [rowsOf(qs, s, n), rowsOf(ks, s, n), rowsOf(v1s, s, n), rowsOf(dU, s, n)];
+            const mask = maskOf(n);
+            const { x, w } = intra(qc, kc, mask);
+            const dX = tf.mul(tf.mul(tf.matMul(dUc, v1c, false, true), mask), tf.add(x, 1)); // dW ⊙ (1 + x): [G, n, n]
+            const dqc = tf.add(tf.matMul(dX, kc), featuresVjpBatched(qc, tf.matMul(dUc, Sp, false, true)));
+            return [dqc, tf.matMul(dX, qc, true, false), tf.matMul(w, dUc, true, false), tf.add(Sp, tf.matMul(taylorFeatures(kc), v1c, true, false))];
+          });
+          dq.push(dqc);
+          dkIntra.push(dkc);
+          dvIntra.push(dvc);
+          Sp = carry(Sp, next);
+        }
+        Sp.dispose();
+        disposeMasks();
+        // Reverse pass: dK_c += φ-vjp(K_c, V1_c Gsᵀ), dV1_c += φ(K_c) Gs; then Gs += φ(Q_c)ᵀ dU_c.
+        let Gs = tf.zeros([G, featureWidth((qs.shape as number[])[2]), e]);
+        const dk: Tensor[] = new Array(chunks.length);
+        const dv: Tensor[] = new Array(chunks.length);
+        for (let c = chunks.length - 1; c >= 0; c--) {
+          const [s, n] = chunks[c];
+          const [dkc, dvc, next] = tf.tidy(() => {
+            const [qc, kc, v1c, dUc] = [rowsOf(qs, s, n), rowsOf(ks, s, n), rowsOf(v1s, s, n), rowsOf(dU, s, n)];
+            return [
+              tf.add(dkIntra[c], featuresVjpBatched(kc, tf.matMul(v1c, Gs, false, true))),
+              tf.add(dvIntra[c], tf.matMul(taylorFeatures(kc), Gs)),
+              tf.add(Gs, tf.matMul(taylorFeatures(qc), dUc, true, false)),
+            ];
+          });
+          tf.dispose([dkIntra[c], dvIntra[c]]);
+          dk[c] = dkc;
+          dv[c] = dvc;
+          Gs = carry(Gs, next);
+        }
+        Gs.dispose();
+        return [concatDispose(dq), concatDispose(dk), concatDispose(dv)];
+      },
+    };
+  });
+}
+
+/** featuresVjp for x [G, n, d] and g [G, n, F]. */
+function featuresVjpBatched(x: Tensor, g: Tensor): Tensor {
+  return tf.tidy(() => {
+    const [G, n, d] = x.shape as number[];
+    return tf.reshape(featuresVjp(tf.reshape(x, [G * n, d]), tf.reshape(g, [G * n, -1])), [G, n, d]); // [G, n, d]
+  });
+}
+
+/** Concatenate along axis 1 and dispose the parts. */
+function concatDispose(parts: Tensor[]): Tensor {
+  const out = tf.concat(parts, 1);
+  tf.dispose(parts);
+  return out;
+}
+
+/**
+ * Efficient form: φ(Q)(φ(K)ᵀ[1, V]), chunked along the sequence in chunks of `chunk` tokens
+ * (the result does not depend on it): bidirectional sums φ(K_c)ᵀ[1, V_c] chunk by chunk, then
+ * applies the sum to each query chunk; causal (Nq = N, queryOffset 0) uses the chunked parallel
+ * form (masked direct product inside a chunk, carried state across chunks). Peak memory
+ * O(C·F + F·dv) per head, forward and backward (the gradient recomputes the chunk features).
+ */
+export function taylorEfficient(q: Tensor, k: Tensor, v: Tensor, causal: boolean, chunk = DEFAULT_CHUNK): Tensor {
+  if (!Number.isInteger(chunk) || chunk < 1) throw new ConfigError('taylorshift.chunk', `must be a whole number of tokens ≥ 1 (default ${DEFAULT_CHUNK}); got ${chunk}.`);
   return tf.tidy(() => {
     const [B, H, N, dv] = v.shape as number[];
-    const fq = taylorFeatures(q); // [B, H, Nq, F]
-    const fk = taylorFeatures(k); // [B, H, N, F]
-    const F = (fk.shape as number[])[3];
-    const v1 = tf.concat([tf.onesLike(tf.slice(v, [0, 0, 0, 0], [B, H, N, 1])), v], -1); // [B, H, N, 1 + dv]: column 0 gives the normaliser
-    let y: Tensor;
-    if (!causal) {
-      y = tf.matMul(fq, tf.matMul(fk, v1, true, false)); // [B, H, Nq, 1 + dv]
-    } else {
-      const outer = tf.reshape(tf.mul(tf.reshape(fk, [B, H, N, F, 1]), tf.reshape(v1, [B, H, N, 1, dv + 1])), [B, H, N, F * (dv + 1)]); // [B, H, N, F·(1+dv)]
-      const S = tf.reshape(tf.cumsum(outer, 2), [B * H * N, F, dv + 1]); // S_t = Σ_{j≤t} φ(k_j)[1, v_j]ᵀ
-      y = tf.reshape(tf.matMul(tf.reshape(fq, [B * H * N, 1, F]), S), [B, H, N, dv + 1]); // [B, H, N, 1 + dv]
-    }
-    const norm = tf.slice(y, [0, 0, 0, 0], [B, H, (y.shape as number[])[2], 1]); // [B, H, Nq, 1]
-    return tf.div(tf.slice(y, [0, 0, 0, 1], [B, H, (y.shape as number[])[2], dv]), norm); // [B, H, Nq, dv]
+    const [Nq, d] = (q.shape as number[]).slice(2);
+    const v1 = tf.concat([tf.ones([B, H, N, 1]), v], -1); // [B, H, N, 1 + dv]: column 0 gives the normaliser
+    const U3 = (causal ? unnormalisedCausal(chunk) : unnormalisedBidirectional(chunk))(
+      tf.reshape(q, [B * H, Nq, d]), // [G, Nq, d], G = B·H
+      tf.reshape(k, [B * H, N, d]), // [G, N, d]
+      tf.reshape(v1, [B * H, N, dv + 1]), // [G, N, 1 + dv]
+    );
+    const U = tf.reshape(U3, [B, H, Nq, dv + 1]); // [B, H, Nq, 1 + dv]
+    const norm = tf.slice(U, [0, 0, 0, 0], [B, H, Nq, 1]); // [B, H, Nq, 1]
+    return tf.div(tf.slice(U, [0, 0, 0, 1], [B, H, Nq, dv]), norm); // [B, H, Nq, dv]
   });
 }
 
@@ -89,6 +298,8 @@ export interface TaylorShiftSettings {
   normalizeInput: boolean;
   /** N0: the efficient form is used when the key length exceeds it; undefined = d² + d + 1. */
   crossover?: number;
+  /** Tokens per chunk of the efficient form; undefined = DEFAULT_CHUNK. */
+  chunk?: number;
 }
 
 /** The kernel: a core Module holding the per-head temperature τ [H] (with `normalizeInput`). */
@@ -124,7 +335,7 @@ export class TaylorShiftAttention extends Module implements AttentionKernel {
       const [qh, kh] = this.prepare(q, repeatHeads(k, H), ctx.scale);
       const vh = repeatHeads(v, H);
       const efficient = Lk > this.crossoverFor(d) && (!ctx.causal || (Lq === Lk && ctx.queryOffset === 0));
-      return efficient ? taylorEfficient(qh, kh, vh, ctx.causal) : taylorDirect(qh, kh, vh, ctx.causal, ctx.queryOffset);
+      return efficient ? taylorEfficient(qh, kh, vh, ctx.causal, this.settings.chunk ?? DEFAULT_CHUNK) : taylorDirect(qh, kh, vh, ctx.causal, ctx.queryOffset);
     });
   }
 }

@@ -88,6 +88,100 @@ describeWithBackends('taylorshift vs Taylor-Softmax written naively', () => {
   });
 });
 
+describeWithBackends('taylorshift: the chunked efficient form', (backend) => {
+  const rng = new Rng(23);
+  const B = 1, H = 2, L = 11, D = 3;
+  let q: Tensor, k: Tensor, v: Tensor;
+  beforeAll(() => {
+    [q, k, v] = [0, 1, 2].map(() => rng.normalTensor([B, H, L, D]));
+  });
+  afterAll(() => tf.dispose([q, k, v]));
+
+  for (const causal of [false, true])
+    it(`${causal ? 'causal' : 'bidirectional'}: every chunk size (1, 3, 4, 11, 64) gives the loop reference`, () => {
+      const ref = naiveTaylor(q.dataSync(), k.dataSync(), v.dataSync(), { B, H, L, D }, { causal, scale: 1 });
+      const before = tf.memory().numTensors;
+      for (const chunk of [1, 3, 4, 11, 64]) {
+        const out = taylorEfficient(q, k, v, causal, chunk);
+        expectTensorsClose(out, ref, { atol: 1e-5, rtol: 1e-4 });
+        out.dispose();
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+  it('bidirectional with fewer queries than keys (Nq = 5, N = 11), chunk 2: the loop reference on the first 5 queries', () => {
+    const q5 = tf.slice(q, [0, 0, 0, 0], [B, H, 5, D]);
+    const out = taylorEfficient(q5, k, v, false, 2);
+    // The loop reference over the full length, keeping each head's first 5 query rows.
+    const full = naiveTaylor(q.dataSync(), k.dataSync(), v.dataSync(), { B, H, L, D }, { causal: false, scale: 1 });
+    const ref = Array.from({ length: H }, (_, h) => Array.from(full.subarray(h * L * D, h * L * D + 5 * D))).flat();
+    expectTensorsClose(out, ref, { atol: 1e-5, rtol: 1e-4 });
+    tf.dispose([q5, out]);
+  });
+
+  it('gradients of the chunked form (chunk 3, four chunks) equal autodiff of the direct form, causal and bidirectional; no leaks', () => {
+    const w = rng.normalTensor([B, H, L, D]);
+    for (const causal of [false, true]) {
+      const before = tf.memory().numTensors;
+      const loss = (form: 'chunked' | 'direct') => (a: Tensor, b: Tensor, c: Tensor) =>
+        tf.sum(tf.mul(form === 'chunked' ? taylorEfficient(a, b, c, causal, 3) : taylorDirect(a, b, c, causal), w)) as tf.Scalar;
+      const chunked = tf.grads(loss('chunked'))([q, k, v]);
+      const direct = tf.grads(loss('direct'))([q, k, v]);
+      chunked.forEach((g, i) => expectTensorsClose(g, direct[i].dataSync(), { atol: 1e-4, rtol: 1e-3 }));
+      tf.dispose([...chunked, ...direct]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    w.dispose();
+  });
+
+  it('chunked gradients match finite differences (chunk 2, causal and bidirectional)', () => {
+    const r = new Rng(29);
+    const [a, b, c, w] = [0, 1, 2, 3].map(() => r.normalTensor([1, 1, 5, 2]));
+    for (const causal of [false, true]) {
+      const f = (x: Tensor, y: Tensor, z: Tensor) => tf.sum(tf.mul(taylorEfficient(x, y, z, causal, 2), w)) as tf.Scalar;
+      expect(gradCheck(f, [a, b, c], { eps: 1e-2, atol: 3e-2, rtol: 3e-2 }).maxAbsError).toBeLessThan(3e-2);
+    }
+    tf.dispose([a, b, c, w]);
+  });
+
+  it('the kernel passes its chunk setting through (chunk 2 == chunk 64 == direct form)', () => {
+    const ctx = makeAttentionContext({ causal: true, scale: 0.5 });
+    const outs = [{ crossover: 0, chunk: 2 }, { crossover: 0, chunk: 64 }, { crossover: 1000 }].map((s) => {
+      const kernel = make({ normalizeInput: false, ...s }, H);
+      const o = kernel.attend(q, k, v, ctx);
+      kernel.dispose();
+      return o;
+    });
+    expectTensorsClose(outs[0], outs[2].dataSync(), { atol: 1e-5, rtol: 1e-4 });
+    expectTensorsClose(outs[1], outs[2].dataSync(), { atol: 1e-5, rtol: 1e-4 });
+    tf.dispose(outs);
+  });
+
+  // Which tensors are alive depends only on the op sequence, not the backend; the cpu backend is
+  // too slow at these lengths for the suite, so this runs on wasm only.
+  if (backend === 'wasm') it('peak memory grows by less than one feature row per token (O(C·F + F·dv), not O(N·F)): forward and backward, N = 1024 → 2048, d = 16 (F = 273), chunk 64', async () => {
+    const d = 16, dv = 2, chunk = 64;
+    const rowBytes = (1 + d + d * d) * 4; // one φ row: 1092 bytes. The old causal cumulative sum kept F·(1 + dv) per token, the old bidirectional autodiff φ(Q), φ(K) and x⊗x.
+    const r = new Rng(31);
+    const peaks = async (N: number, causal: boolean) => {
+      const [a, b] = [0, 1].map(() => r.normalTensor([1, 1, N, d]));
+      const c = r.normalTensor([1, 1, N, dv]);
+      const base = tf.memory().numBytes;
+      const fwd = (await tf.profile(() => tf.tidy(() => taylorEfficient(a, b, c, causal, chunk)).dispose())).peakBytes - base;
+      const bwd = (await tf.profile(() => tf.dispose(tf.grads((x: Tensor, y: Tensor, z: Tensor) => tf.sum(taylorEfficient(x, y, z, causal, chunk)) as tf.Scalar)([a, b, c])))).peakBytes - base;
+      tf.dispose([a, b, c]);
+      return { fwd, bwd };
+    };
+    for (const causal of [false, true]) {
+      const [short, long] = [await peaks(1024, causal), await peaks(2048, causal)];
+      // Per extra token: inputs' gradients and [N, d] / [N, 1 + dv] intermediates (a few hundred bytes), never a φ row.
+      expect((long.fwd - short.fwd) / 1024).toBeLessThan(rowBytes / 2);
+      expect((long.bwd - short.bwd) / 1024).toBeLessThan(rowBytes);
+      expect(long.fwd).toBeLessThan(2048 * rowBytes / 2); // and below half of what φ(K) [N, F] alone would take
+    }
+  });
+});
+
 const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'taylorshift.json'), 'utf8'));
 
 describeWithBackends('taylorshift: parity with the PyTorch port (tools/parity/attn-taylorshift.py)', () => {
