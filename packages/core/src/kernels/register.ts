@@ -17,6 +17,7 @@ import { cumsumGradConfig } from './gradients/Cumsum_grad.js';
 import { broadcastBatchMatMulConfigs } from './BroadcastBatchMatMul.js';
 import { fastBatchMatMulConfig } from './wasm/BatchMatMul.js';
 import { shareDataConfigs } from './wasm/ShareData.js';
+import { fastSliceConfig } from './wasm/Slice.js';
 import { fastSumConfig } from './wasm/Sum.js';
 import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
 
@@ -48,6 +49,12 @@ export function registerCoreKernels(): void {
   if (sum) {
     unregisterKernel('Sum', 'wasm');
     registerKernel(sum);
+  }
+  // Slice copies only what it selects (tfjs's read the whole input first).
+  const slice = fastSliceConfig();
+  if (slice) {
+    unregisterKernel('Slice', 'wasm');
+    registerKernel(slice);
   }
   // Identity and same-dtype Cast reference their input's data instead of copying it.
   for (const config of shareDataConfigs()) {
