@@ -19,7 +19,7 @@ export { maskedCrossEntropy } from './loss.js';
 export { AuxLossCollector } from './aux-losses.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { splitHeads, mergeHeads, repeatKvHeads } from './layers/heads-split.js';
-export { blockSparseAttention, emptyPlan, type BlockPlan, type HeadGroup } from './layers/block-sparse.js';
+export { blockSparseAttention, blockSparseAttentionWithLse, emptyPlan, type BlockPlan, type HeadGroup } from './layers/block-sparse.js';
 export { DenseAttention, attentionMask, scaleLogits } from './standard/dense-attention.js';
 export { AttentionMixer } from './standard/attention-mixer.js';
 export { MultiHeadLayout } from './standard/mha.js';
@@ -32,6 +32,7 @@ export { POSITIONAL, RECORD_ATTENTION, type AttentionRecorder, type LayerPositio
 export { crossesSegment, segmentStarts } from './sequence/segment-resets.js';
 export { causalConv1d, segmentCausalConv1d } from './sequence/causal-conv1d.js';
 export { linearScan, linearRecurrence, type LinearScanOptions, type LinearScanResult } from './sequence/linear-scan.js';
+export { chunkedSelectiveScan, SELECTIVE_SCAN_CHUNK, type ChunkedSelectiveScanInputs, type ChunkedSelectiveScanResult, type SelectiveDecay } from './sequence/chunked-selective-scan.js';
 export { logScan, logScanStep, logcumsumexp, logAddExp, LOG_ZERO, type LogScanOptions } from './sequence/log-scan.js';
 export { causalLongConv, causalToeplitz } from './sequence/causal-long-conv.js';
 export { fftCausalConv, longConv, dft, idftReal, fourStepForward, fourStepInverseReal, fourStepSplit, LONG_CONV_FFT_THRESHOLD, type ComplexPair, type LongConvMethod, type LongConvOptions } from './sequence/fft-conv.js';

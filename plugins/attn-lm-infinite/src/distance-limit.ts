@@ -27,13 +27,14 @@
  */
 import { tf, type AttentionContext, type ForwardContext, type IndexRange, type PositionalEncoding, type Tensor } from '@weft/core';
 import type { BlockPlan } from '@weft/nn';
+import type { LambdaPlan } from './lm-infinite.js';
 
 /** Positional kinds whose rotations compose additively in position (R_a R_b = R_{a+b}). */
 export const ROTARY_KINDS: readonly string[] = ['rope', 'rope-scaling'];
 
-/** True when some query row is allowed a global slot (t < G): a far pair the clamp changes. */
-export function hasFarGlobalPairs(plan: BlockPlan, G: number): boolean {
-  const { nBlocks, bq, K } = plan;
+/** True when some query row is allowed a global slot (t < plan.G): a far pair the clamp changes. */
+export function hasFarGlobalPairs(plan: LambdaPlan): boolean {
+  const { nBlocks, bq, K, G } = plan;
   for (let r = 0; r < nBlocks * bq; r++) for (let t = 0; t < G; t++) if (plan.allowed[r * K + t]) return true;
   return false;
 }
@@ -53,12 +54,12 @@ export interface ClampedInputs {
   k: Tensor; // [B, Hkv, Lk + G, 2·Dh]
   v: Tensor; // [B, Hkv, Lk + G, Dv]
   ctx: AttentionContext;
-  /** The Λ plan with its global slots pointing at the clamped key rows Lk + t. */
-  plan: BlockPlan;
+  /** The Λ plans with their global slots pointing at the clamped key rows Lk + t. */
+  plans: BlockPlan[];
 }
 
 /**
- * Rewrites (q, k, v, ctx, plan) so the block-sparse engine scores the window slots at the true
+ * Rewrites (q, k, v, ctx, plans) so the block-sparse engine scores the window slots at the true
  * distance and the global slots at distance nLocal. Call inside a tidy.
  */
 export function clampGlobalDistances(
@@ -66,13 +67,13 @@ export function clampGlobalDistances(
   k: Tensor,
   v: Tensor,
   ctx: AttentionContext,
-  plan: BlockPlan,
-  G: number,
+  plans: LambdaPlan[],
   nLocal: number,
   rotary: PositionalEncoding,
 ): ClampedInputs {
   const [B, , Lq] = q.shape as number[];
   const Lk = (k.shape as number[])[2];
+  const G = Math.max(...plans.map((p) => p.G)); // the clamped key rows appended: keys 0 .. G − 1
   const qPos = ctx.queryPositions ?? rangePositions(B, Lq, ctx.queryOffset); // [B, Lq]
   const kPos = ctx.keyPositions ?? rangePositions(B, Lk, 0); // [B, Lk]
   const kGlobal = tf.slice(k, [0, 0, 0, 0], [-1, -1, G, -1]); // [B, Hkv, G, Dh]
@@ -85,8 +86,11 @@ export function clampGlobalDistances(
   const kClamped = tf.concat([tf.zerosLike(kHat), kHat], 3); // [B, Hkv, G, 2·Dh]
   const k2 = tf.concat([kWindow, kClamped], 2); // [B, Hkv, Lk + G, 2·Dh]
   const v2 = tf.concat([v, tf.slice(v, [0, 0, 0, 0], [-1, -1, G, -1])], 2); // [B, Hkv, Lk + G, Dv]
-  const kIdx = plan.kIdx.slice();
-  for (let n = 0; n < plan.nBlocks; n++) for (let t = 0; t < G; t++) kIdx[n * plan.K + t] = Lk + t;
+  const clampedPlans = plans.map((plan) => {
+    const kIdx = plan.kIdx.slice();
+    for (let n = 0; n < plan.nBlocks; n++) for (let t = 0; t < plan.G; t++) kIdx[n * plan.K + t] = Lk + t;
+    return { ...plan, kIdx };
+  });
   const bias = ctx.logitBias;
   const ctx2: AttentionContext = {
     ...ctx,
@@ -96,5 +100,5 @@ export function clampGlobalDistances(
     // Clamped rows Lk + t are key t: ask the bias for the key's own column.
     logitBias: bias && ((qr: IndexRange, kr: IndexRange) => (kr.start >= Lk ? bias(qr, { start: kr.start - Lk, end: kr.end - Lk }) : bias(qr, kr))),
   };
-  return { q: q2, k: k2, v: v2, ctx: ctx2, plan: { ...plan, kIdx } };
+  return { q: q2, k: k2, v: v2, ctx: ctx2, plans: clampedPlans };
 }

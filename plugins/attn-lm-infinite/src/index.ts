@@ -19,7 +19,7 @@ import { ROTARY_KINDS } from './distance-limit.js';
 import { lmInfiniteCapabilities, LMInfiniteAttention, LMInfiniteOptions } from './lm-infinite.js';
 import { VERSION } from './version.js';
 
-export { lmInfiniteCapabilities, lmInfinitePlan, LMInfiniteAttention, LMInfiniteOptions } from './lm-infinite.js';
+export { lmInfiniteCapabilities, lmInfinitePlans, LMInfiniteAttention, type LambdaPlan, LMInfiniteOptions } from './lm-infinite.js';
 
 export { VERSION } from './version.js';
 export { clampGlobalDistances, hasFarGlobalPairs, ROTARY_KINDS } from './distance-limit.js';

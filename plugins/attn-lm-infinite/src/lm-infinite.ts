@@ -11,8 +11,9 @@
  * Mask (Λ shape), for query position p and key j:
  *   allowed(p, j) = j ≤ p  and  ( j < n_global  or  p − j < n_local )
  * Attention is softmax(scale · q·k + bias | allowed) v, computed block by block
- * (@weft/nn's blockSparseAttention): a block of bq rows sees bq − 1 + n_local window keys plus the n_global
- * first keys (those already in the window counted once), so memory is O(n·(n_local + n_global)):
+ * (@weft/nn's blockSparseAttention): a block of bq rows sees at most bq − 1 + n_local window keys
+ * (only those up to its last row) plus, once some row is n_local past key 0, the n_global first
+ * keys (those already in the window counted once), so memory is O(n·(n_local + n_global)):
  * linear in n for fixed n_local.
  *
  * Distance limit (§4): with a rotary positional encoding (`rope`, `rope-scaling`) the kernel
@@ -66,35 +67,57 @@ export const lmInfiniteCapabilities: SlotCapabilities['attention'] = {
   weights: false,
 };
 
-/** The Λ-mask plan: blocks of bq query rows against their local window and the global keys. */
-export function lmInfinitePlan(Lq: number, Lk: number, offset: number, nGlobal: number, nLocal: number): BlockPlan {
+/** A Λ plan: its first G key slots of every block are the global keys 0 .. G − 1 (G may be 0). */
+export interface LambdaPlan extends BlockPlan {
+  G: number;
+}
+
+/**
+ * The Λ-mask plans: blocks of bq query rows, each against the global keys and its own window.
+ * Block n (query rows first .. last, positions p) needs the window keys max(0, p_first − n_local
+ * + 1) .. p_last (causal: no key past the block's last row) and, when p_last ≥ n_local, the
+ * G = min(n_global, Lk) global slots (keys farther back than n_local; a global key inside the
+ * window is counted once, in its window slot). Blocks with the same window width and G share
+ * one plan, so the first blocks (short windows) do not pay for a full n_local + bq − 1 window
+ * and n ≤ n_local costs the causal half of dense attention.
+ */
+export function lmInfinitePlans(Lq: number, Lk: number, offset: number, nGlobal: number, nLocal: number): LambdaPlan[] {
   const bq = Math.min(128, Math.max(16, nLocal));
   const nB = Math.ceil(Lq / bq);
-  const G = Math.min(nGlobal, Lk);
-  const Kw = bq - 1 + nLocal; // window slots: first − nLocal + 1 .. first + bq − 1
-  const K = G + Kw;
-  const plan = emptyPlan(nB, bq, K);
-  for (let n = 0; n < nB; n++) {
+  // Per block: its window [lo, hi) and global slot count; blocks with equal (hi − lo, G) share a plan.
+  const shapes = new Map<string, number[]>();
+  const blocks = Array.from({ length: nB }, (_, n) => {
     const first = n * bq + offset;
-    for (let t = 0; t < G; t++) plan.kIdx[n * K + t] = t;
-    for (let t = 0; t < Kw; t++) {
-      const j = first - nLocal + 1 + t;
-      if (j >= 0 && j < Lk) plan.kIdx[n * K + G + t] = j;
-    }
-    for (let s = 0; s < bq && n * bq + s < Lq; s++) {
-      const i = n * bq + s;
-      const p = i + offset;
-      plan.qIdx[n * bq + s] = i;
-      for (let t = 0; t < K; t++) {
-        const j = plan.kIdx[n * K + t];
-        if (j < 0 || j > p) continue;
-        const local = p - j < nLocal;
-        // A global key inside the local window is counted once, in its window slot.
-        if (t < G ? !local : local) plan.allowed[(n * bq + s) * K + t] = 1;
+    const pLast = Math.min(Lq, (n + 1) * bq) - 1 + offset;
+    const lo = Math.max(0, first - nLocal + 1);
+    const hi = Math.max(lo, Math.min(Lk, pLast + 1));
+    const G = pLast >= nLocal ? Math.min(nGlobal, Lk) : 0;
+    const key = `${hi - lo},${G}`;
+    shapes.set(key, [...(shapes.get(key) ?? []), n]);
+    return { lo, Kw: hi - lo, G };
+  });
+  return [...shapes.values()].map((members) => {
+    const { Kw, G } = blocks[members[0]];
+    const K = Math.max(1, G + Kw);
+    const plan: LambdaPlan = { ...emptyPlan(members.length, bq, K), G };
+    members.forEach((n, m) => {
+      const { lo } = blocks[n];
+      for (let t = 0; t < G; t++) plan.kIdx[m * K + t] = t;
+      for (let t = 0; t < Kw; t++) plan.kIdx[m * K + G + t] = lo + t;
+      for (let s = 0; s < bq && n * bq + s < Lq; s++) {
+        const i = n * bq + s;
+        const p = i + offset;
+        plan.qIdx[m * bq + s] = i;
+        for (let t = 0; t < G + Kw; t++) {
+          const j = plan.kIdx[m * K + t];
+          if (j > p) continue;
+          const local = p - j < nLocal;
+          if (t < G ? !local : local) plan.allowed[(m * bq + s) * K + t] = 1;
+        }
       }
-    }
-  }
-  return plan;
+    });
+    return plan;
+  });
 }
 
 export class LMInfiniteAttention implements AttentionKernel {
@@ -109,19 +132,26 @@ export class LMInfiniteAttention implements AttentionKernel {
     readonly rotary?: PositionalEncoding,
   ) {}
 
+  private cached?: { key: string; plans: LambdaPlan[] };
+
+  /** The Λ plans for these lengths, kept while the lengths repeat (every layer and step of a run). */
+  private plans(Lq: number, Lk: number, offset: number): LambdaPlan[] {
+    const key = `${Lq},${Lk},${offset}`;
+    if (this.cached?.key !== key) this.cached = { key, plans: lmInfinitePlans(Lq, Lk, offset, this.options.nGlobal, this.options.nLocal) };
+    return this.cached.plans;
+  }
+
   /** q [B, H, Lq, Dh], k [B, Hkv, Lk, Dh], v [B, Hkv, Lk, Dv] -> [B, H, Lq, Dv]. Causal only. */
   attend(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
     if (!ctx.causal) throw new ConfigError('attention', 'the LM-Infinite Λ mask is causal only (decoder LMs); use a causal model or a bidirectional kernel (dense, longformer)');
     const [, H, Lq] = q.shape as number[];
     const Lk = (k.shape as number[])[2];
-    const { nGlobal, nLocal } = this.options;
-    const plan = lmInfinitePlan(Lq, Lk, ctx.queryOffset, nGlobal, nLocal);
+    const plans = this.plans(Lq, Lk, ctx.queryOffset);
     const heads = Array.from({ length: H }, (_, h) => h);
-    const G = Math.min(nGlobal, Lk);
-    if (!this.rotary?.rotate || !hasFarGlobalPairs(plan, G)) return blockSparseAttention(q, k, v, ctx, [{ heads, plans: [plan] }]);
+    if (!this.rotary?.rotate || !plans.some(hasFarGlobalPairs)) return blockSparseAttention(q, k, v, ctx, [{ heads, plans }]);
     return tf.tidy(() => {
-      const c = clampGlobalDistances(q, k, v, ctx, plan, G, nLocal, this.rotary!);
-      return blockSparseAttention(c.q, c.k, c.v, c.ctx, [{ heads, plans: [c.plan] }]);
+      const c = clampGlobalDistances(q, k, v, ctx, plans, this.options.nLocal, this.rotary!);
+      return blockSparseAttention(c.q, c.k, c.v, c.ctx, [{ heads, plans: c.plans }]);
     });
   }
 }

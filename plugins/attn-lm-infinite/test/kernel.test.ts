@@ -1,6 +1,6 @@
 import { Rng, tf, type Tensor } from '@weft/core';
 import { attentionKernelConformance, describeWithBackends, expectTensorsClose, gradCheck, makeAttentionContext, naiveAttention } from '@weft/core/testing';
-import { LMInfiniteAttention, lmInfinitePlan } from '@weft/attn-lm-infinite';
+import { LMInfiniteAttention, lmInfinitePlans } from '@weft/attn-lm-infinite';
 
 const make = (nGlobal: number, nLocal: number) => new LMInfiniteAttention({ nGlobal, nLocal });
 
@@ -68,23 +68,47 @@ describeWithBackends('lm-infinite equals dense attention under the Λ mask', () 
 });
 
 describe('lm-infinite mask shape', () => {
-  it('the blocked plan lists exactly the Λ-shaped pairs, each once', () => {
+  /** Every allowed (query row, key) pair of the plans, counted: each must appear once. */
+  const pairsOf = (Lq: number, Lk: number, offset: number, g: number, w: number) => {
+    const m = new Uint8Array(Lq * Lk);
+    for (const plan of lmInfinitePlans(Lq, Lk, offset, g, w))
+      for (let b = 0; b < plan.nBlocks; b++)
+        for (let s = 0; s < plan.bq; s++)
+          for (let t = 0; t < plan.K; t++) {
+            if (!plan.allowed[(b * plan.bq + s) * plan.K + t]) continue;
+            const i = plan.qIdx[b * plan.bq + s];
+            const j = plan.kIdx[b * plan.K + t];
+            expect(m[i * Lk + j]).toBe(0);
+            m[i * Lk + j] = 1;
+          }
+    return m;
+  };
+
+  it('the blocked plans list exactly the Λ-shaped pairs, each once', () => {
     const n = 40, g = 3, w = 7;
-    const plan = lmInfinitePlan(n, n, 0, g, w);
-    const m = new Uint8Array(n * n);
-    for (let b = 0; b < plan.nBlocks; b++)
-      for (let s = 0; s < plan.bq; s++)
-        for (let t = 0; t < plan.K; t++) {
-          if (!plan.allowed[(b * plan.bq + s) * plan.K + t]) continue;
-          const i = plan.qIdx[b * plan.bq + s];
-          const j = plan.kIdx[b * plan.K + t];
-          expect(m[i * n + j]).toBe(0);
-          m[i * n + j] = 1;
-        }
+    const m = pairsOf(n, n, 0, g, w);
     const allowed = lambda(g, w);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) expect([i, j, m[i * n + j]]).toEqual([i, j, j <= i && allowed(i, j) ? 1 : 0]);
     // Keys per query are bounded by nGlobal + nLocal: O(n) pairs in total.
     for (let i = 0; i < n; i++) expect(m.subarray(i * n, (i + 1) * n).reduce((a, x) => a + x, 0)).toBeLessThanOrEqual(g + w);
+  });
+
+  it('several block widths, a decoding offset and n ≤ nLocal: still exactly the Λ pairs', () => {
+    for (const [Lq, Lk, g, w] of [[70, 70, 2, 20], [5, 90, 4, 30], [50, 50, 3, 64], [33, 60, 0, 16]]) {
+      const offset = Lk - Lq;
+      const m = pairsOf(Lq, Lk, offset, g, w);
+      const allowed = lambda(g, w);
+      for (let i = 0; i < Lq; i++) for (let j = 0; j < Lk; j++) expect([Lq, i, j, m[i * Lk + j]]).toEqual([Lq, i, j, j <= i + offset && allowed(i + offset, j) ? 1 : 0]);
+    }
+  });
+
+  it('n ≤ nLocal: the plans skip the keys after each block (about the causal half of the n×n scores)', () => {
+    const n = 1000;
+    const plans = lmInfinitePlans(n, n, 0, 100, 2048);
+    const slots = plans.reduce((a, p) => a + p.nBlocks * p.bq * p.K, 0);
+    const rows = plans.reduce((a, p) => a + p.nBlocks * p.bq, 0);
+    expect(slots).toBeLessThan(0.6 * rows * n);
+    expect(plans.every((p) => p.G === 0)).toBe(true); // every global key is inside every window
   });
 });
 
@@ -108,5 +132,19 @@ describeWithBackends('lm-infinite memory', () => {
     const info = await tf.profile(() => make(16, 128).attend(q, k, v, makeAttentionContext({ causal: true, scale: 0.25 })));
     expect(info.peakBytes - before).toBeLessThan((L * L * 4) / 4);
     tf.dispose([q, k, v, info.result as Tensor]);
+  });
+
+  it('n = 8192, nGlobal 16, nLocal 64: forward + backward make no tensor of n²/4 elements and peak far below one n×n float32 tensor', async () => {
+    const L = 8192, D = 8;
+    const rng = new Rng(2);
+    const [q, k, v] = [0, 1, 2].map(() => rng.normalTensor([1, 1, L, D]));
+    const kernel = make(16, 64);
+    const ctx = makeAttentionContext({ causal: true, scale: 0.25 });
+    const before = tf.memory().numBytes;
+    const info = await tf.profile(() => tf.grads((a: Tensor, b: Tensor, c: Tensor) => tf.sum(kernel.attend(a, b, c, ctx)))([q, k, v]));
+    const largest = Math.max(...info.kernels.flatMap((x) => x.outputShapes.map((shape) => shape.reduce((a, d) => a * d, 1))));
+    expect(largest).toBeLessThan((L * L) / 4);
+    expect(info.peakBytes - before).toBeLessThan((L * L * 4) / 4);
+    tf.dispose([q, k, v, ...(info.result as Tensor[])]);
   });
 }, ['wasm']);

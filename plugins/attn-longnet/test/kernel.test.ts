@@ -215,4 +215,20 @@ describeWithBackends('longnet memory', () => {
     expect(tf.memory().numBytes - before).toBe(L * D * 4); // only the output survives
     tf.dispose([q, k, v, out]);
   });
+
+  it('L = 8192, w = [8192, 1024], r = [1, 4], H = 1: forward + backward make no tensor of L²/4 elements and peak far below one L×L float32 tensor', async () => {
+    // w = L, r = 1 is dense causal attention over the whole sequence: exactly where a naive
+    // backward would keep L×L probabilities, and where recomputing one block at a time must not.
+    const L = 8192, D = 8;
+    const rng = new Rng(2);
+    const [q, k, v] = [0, 1, 2].map(() => rng.normalTensor([1, 1, L, D]));
+    const kernel = make([8192, 1024], [1, 4]);
+    const ctx = makeAttentionContext({ causal: true, scale: 0.25 });
+    const before = tf.memory().numBytes;
+    const info = await tf.profile(() => tf.grads((a: Tensor, b: Tensor, c: Tensor) => tf.sum(kernel.attend(a, b, c, ctx)))([q, k, v]));
+    const largest = Math.max(...info.kernels.flatMap((x) => x.outputShapes.map((shape) => shape.reduce((a, d) => a * d, 1))));
+    expect(largest).toBeLessThan((L * L) / 4);
+    expect(info.peakBytes - before).toBeLessThan((L * L * 4) / 4);
+    tf.dispose([q, k, v, ...(info.result as Tensor[])]);
+  });
 }, ['wasm']);

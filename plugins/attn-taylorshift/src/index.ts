@@ -7,7 +7,8 @@ import { attention, definePlugin, IncompatibleError, z } from '@weft/core';
 import { TAYLORSHIFT_CAPABILITIES, TaylorShiftAttention } from './taylorshift.js';
 import { VERSION } from './version.js';
 
-export { DEFAULT_CHUNK, featureWidth, TaylorShiftAttention, TAYLORSHIFT_CAPABILITIES, taylorDirect, taylorEfficient, taylorFeatures, type TaylorShiftSettings } from './taylorshift.js';
+export { DEFAULT_CHUNK, featureWidth, TaylorShiftAttention, TAYLORSHIFT_CAPABILITIES, taylorDirect, taylorEfficient, taylorFeatures, taylorStep, type TaylorShiftSettings } from './taylorshift.js';
+export { TaylorShiftState, taylorShiftStateBytes } from './taylorshift-state.js';
 export { VERSION } from './version.js';
 
 export const TAYLORSHIFT_PAPER = {

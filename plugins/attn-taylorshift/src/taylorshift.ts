@@ -16,6 +16,8 @@
  *   + φ(Q_c) S_{c−1} with T(x) = 1 + x + x²/2, M the causal mask and the carried state
  *   S_c = S_{c−1} + φ(K_c)ᵀ[1, V_c]. A tf.customGrad recomputes the chunk features in the backward
  *   pass, so forward and backward keep O(C·F + F·dv) per head instead of O(N·F).
+ *   Decoding (`initState` / `attendStep`, `taylorStep`) continues the same causal chunked form
+ *   from a kept S (one per key/value head), whatever the crossover: constant memory F·(1 + dv).
  * Input normalisation (`normalizeInput`, the reference default): q̂ = τ_h q/‖q‖, k̂ = k/‖k‖ with a
  * learned per-head temperature τ (init 1), so x = τ cos(q, k) ∈ [−τ, τ]; the mixer's 1/√d is
  * then not used. Without it, x = scale · q·k (the mixer's scale).
@@ -24,7 +26,8 @@
  * C the chunk length; e = 1 + dv (V with a column of ones, whose output is the normaliser);
  * U [G, N, e] the unnormalised output; S [G, F, e] the key-side state; dX the cotangent of X.
  */
-import { ConfigError, init, Module, ShapeError, tf, type AttentionCapabilities, type AttentionContext, type AttentionKernel, type Rng, type Tensor } from '@weft/core';
+import { ConfigError, init, Module, ShapeError, StateError, tf, type AttentionCapabilities, type AttentionContext, type AttentionKernel, type AttentionStateDims, type LayerState, type Rng, type Tensor } from '@weft/core';
+import { TaylorShiftState } from './taylorshift-state.js';
 
 export const TAYLORSHIFT_CAPABILITIES: AttentionCapabilities = {
   causal: true,
@@ -32,8 +35,9 @@ export const TAYLORSHIFT_CAPABILITIES: AttentionCapabilities = {
   bias: false,
   padding: false,
   segments: false,
-  decode: false,
+  decode: true,
   weights: false,
+  state: true,
 };
 
 /** Tokens per chunk of the efficient form: peak memory O(C·F + F·(1 + dv)) per head, not O(N·F). */
@@ -288,6 +292,37 @@ export function taylorEfficient(q: Tensor, k: Tensor, v: Tensor, causal: boolean
   });
 }
 
+/**
+ * Causal decoding of T new tokens from the carried state, in chunks of C (the causal chunked
+ * form of `unnormalisedCausal`, starting from S instead of 0): q̂ [B, H, T, d], k̂ [B, Hkv, T, d],
+ * v [B, Hkv, T, dv], S [B, Hkv, F, e] → outputs [B, H, T, dv] and the next S. Query head
+ * h = g·r + i (r = H/Hkv) reads key/value head g, so q̂ is grouped as [B, Hkv, r·n, d] per chunk.
+ */
+export function taylorStep(q: Tensor, k: Tensor, v: Tensor, S: Tensor, chunk = DEFAULT_CHUNK): { out: Tensor; S: Tensor } {
+  return tf.tidy(() => {
+    const [B, H, T, d] = q.shape as number[];
+    const [, Hkv, , dv] = v.shape as number[];
+    const r = H / Hkv;
+    const v1 = tf.concat([tf.ones([B, Hkv, T, 1]), v], -1); // [B, Hkv, T, e]
+    let state = S;
+    const parts: Tensor[] = [];
+    for (const [s, n] of chunksOf(T, chunk)) {
+      const qc = tf.reshape(tf.slice(q, [0, 0, s, 0], [-1, -1, n, -1]), [B, Hkv, r * n, d]); // [B, Hkv, r·n, d]
+      const kc = tf.slice(k, [0, 0, s, 0], [-1, -1, n, -1]); // [B, Hkv, n, d]
+      const v1c = tf.slice(v1, [0, 0, s, 0], [-1, -1, n, -1]); // [B, Hkv, n, e]
+      const x = tf.matMul(qc, kc, false, true); // [B, Hkv, r·n, n]
+      const mask = tf.tile(causalMask(n, n, 0), [r, 1]); // [r·n, n]: row (i, t) sees keys j ≤ t
+      const w = tf.mul(tf.add(tf.add(tf.mul(tf.square(x), 0.5), x), 1), mask); // masked 1 + x + x²/2
+      const Uc = tf.add(tf.matMul(w, v1c), tf.matMul(taylorFeatures(qc), state)); // [B, Hkv, r·n, e]
+      parts.push(tf.reshape(Uc, [B, H, n, dv + 1])); // [B, H, n, e]
+      state = tf.add(state, tf.matMul(taylorFeatures(kc), v1c, true, false)); // S += φ(K_c)ᵀ[1, V_c]
+    }
+    const U = tf.concat(parts, 2); // [B, H, T, e]
+    const out = tf.div(tf.slice(U, [0, 0, 0, 1], [B, H, T, dv]), tf.slice(U, [0, 0, 0, 0], [B, H, T, 1])); // [B, H, T, dv]
+    return { out, S: state };
+  });
+}
+
 function repeatHeads(x: Tensor, heads: number): Tensor {
   const [B, Hkv, L, D] = x.shape as number[];
   if (Hkv === heads) return x;
@@ -337,5 +372,43 @@ export class TaylorShiftAttention extends Module implements AttentionKernel {
       const efficient = Lk > this.crossoverFor(d) && (!ctx.causal || (Lq === Lk && ctx.queryOffset === 0));
       return efficient ? taylorEfficient(qh, kh, vh, ctx.causal, this.settings.chunk ?? DEFAULT_CHUNK) : taylorDirect(qh, kh, vh, ctx.causal, ctx.queryOffset);
     });
+  }
+
+  /** Zero state S [B, Hkv, F, 1 + Dh] (F = 1 + Dh + Dh²), one per key/value head. */
+  initState(batch: number, dims: AttentionStateDims): TaylorShiftState {
+    if (dims.heads !== this.heads || dims.heads % dims.kvHeads !== 0) {
+      throw new StateError(`taylorshift attention: built for ${this.heads} query heads, asked for a state of ${dims.heads} query heads over ${dims.kvHeads} key/value heads; the query heads must be ${this.heads} and a multiple of the key/value heads`);
+    }
+    return new TaylorShiftState(tf.keep(tf.zeros([batch, dims.kvHeads, featureWidth(dims.headDim), dims.headDim + 1])), 0);
+  }
+
+  /**
+   * Causal decoding of T new tokens from the state: q [B, H, T, Dh], k, v [B, Hkv, T, Dh].
+   * Consumes `state`; returns [B, H, T, Dv] and the state after the new tokens. Same math as the
+   * causal forward of either form (they are equal), with the same input normalisation.
+   */
+  attendStep(q: Tensor, k: Tensor, v: Tensor, state: LayerState, ctx: AttentionContext): [Tensor, LayerState] {
+    if (!(state instanceof TaylorShiftState)) {
+      throw new StateError("taylorshift attention: attendStep needs the state from this kernel's initState (a TaylorShiftState); create the cache with model.initCache(batch)");
+    }
+    if (!ctx.causal) throw new ShapeError('taylorshift attention: attendStep decodes causally (ctx.causal is false); a bidirectional model has no decoding state — call attend on the whole input');
+    if (ctx.keyPaddingMask) throw new ShapeError('taylorshift attention: key padding is not supported; use inputs of equal length');
+    if (ctx.logitBias) throw new ShapeError('taylorshift attention: an additive logit bias is not supported (the efficient form never forms the logits)');
+    const [B, H, T, d] = q.shape as number[];
+    const [Bk, Hkv, Tk] = k.shape as number[];
+    const dv = (v.shape as number[])[3];
+    if (H !== this.heads) throw new ShapeError(`taylorshift attention: built for ${this.heads} query heads, got q [${q.shape}]`);
+    if (Tk !== T || Bk !== B) throw new ShapeError(`taylorshift attention: attendStep expects as many new keys as new queries; got q [${q.shape}] and k [${k.shape}]`);
+    const [Bs, Hs, Fs, Es] = state.S.shape as number[];
+    if (Bs !== B || Hs !== Hkv || Fs !== featureWidth(d) || Es !== dv + 1) {
+      throw new StateError(`taylorshift attention: the state holds S [${state.S.shape}] but the new tokens are q [${q.shape}], k [${k.shape}], v [${v.shape}] (expected S [${[B, Hkv, featureWidth(d), dv + 1]}]); the state belongs to another batch size or layer — create it with model.initCache(${B})`);
+    }
+    const r = tf.tidy(() => {
+      const [qh, kh] = this.prepare(q, k, ctx.scale);
+      return taylorStep(qh, kh, v, state.S, this.settings.chunk ?? DEFAULT_CHUNK);
+    });
+    const next = new TaylorShiftState(tf.keep(r.S), state.tokens + T);
+    state.dispose();
+    return [r.out, next];
   }
 }

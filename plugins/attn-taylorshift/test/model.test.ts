@@ -1,7 +1,7 @@
-import { createRegistry, definePlugin, IncompatibleError, positional, Rng, tf } from '@weft/core';
-import { describeWithBackends, expectNoLeaks } from '@weft/core/testing';
-import { buildModel, standard, type EncoderClassifier } from '@weft/nn';
-import taylorshift from '@weft/attn-taylorshift';
+import { createRegistry, definePlugin, IncompatibleError, positional, Rng, tf, type Tensor } from '@weft/core';
+import { describeWithBackends, expectNoLeaks, expectTensorsClose } from '@weft/core/testing';
+import { buildModel, generate, standard, type CausalLM, type EncoderClassifier } from '@weft/nn';
+import taylorshift, { taylorShiftStateBytes } from '@weft/attn-taylorshift';
 
 const fakeTemperature = definePlugin({
   name: '@weft/test-fake-temperature',
@@ -59,6 +59,48 @@ describeWithBackends('taylorshift in models', () => {
     model.dispose();
   });
 }, ['wasm']);
+
+describeWithBackends('taylorshift decoding in a causal LM', () => {
+  const config = { vocab: 16, dModel: 16, layers: 2, heads: 2, maxLen: 16 };
+  // Forward at 11 tokens: the direct form under the default N0 = 8² + 8 + 1 = 73, the efficient form with crossover 0.
+  for (const crossover of [undefined, 0]) {
+    it(`model.step == model.forward (${crossover === 0 ? 'efficient' : 'direct'} forward; steps of 4, 3, then 1) from a constant-size kernel state; no leaks`, () => {
+      const model = buildModel(createRegistry().use(standard, taylorshift), { ...config, attention: { kind: 'taylorshift', crossover, chunk: 2 }, seed: 7 }) as CausalLM;
+      const ids = tf.tensor2d([[1, 5, 2, 9, 4, 4, 7, 3, 0, 12, 8], [3, 3, 8, 1, 0, 6, 2, 15, 5, 5, 9]], [2, 11], 'int32');
+      const full = model.forward(ids);
+      const before = tf.memory().numTensors;
+      const cache = model.initCache(2);
+      // 2 layers × S [B, Hkv, F, 1 + Dh] float32, B = 2, Hkv = 2, Dh = 16 / 2 = 8, F = 1 + 8 + 64 = 73.
+      const perLayer = 4 * 2 * 2 * 73 * 9;
+      expect(taylorShiftStateBytes(2, 2, 8)).toBe(perLayer);
+      const bytes = [cache.bytes()];
+      const parts: Tensor[] = [];
+      for (const [start, n] of [[0, 4], [4, 3], [7, 1], [8, 1], [9, 1], [10, 1]]) {
+        const chunk = ids.slice([0, start], [2, n]);
+        parts.push(model.step(chunk, cache));
+        bytes.push(cache.bytes());
+        chunk.dispose();
+      }
+      expect(bytes).toEqual(bytes.map(() => 2 * perLayer));
+      const stepped = tf.concat(parts, 1);
+      expectTensorsClose(stepped, full, { atol: 1e-4, rtol: 1e-4 });
+      tf.dispose([stepped, ...parts]);
+      cache.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([ids, full]);
+      model.dispose();
+    });
+  }
+
+  it('greedy generate agrees with and without the cache', () => {
+    const model = buildModel(createRegistry().use(standard, taylorshift), { ...config, attention: { kind: 'taylorshift' }, seed: 6 }) as CausalLM;
+    const prompts = [[1, 5, 2, 9], [3, 3, 8, 1]];
+    const cached = generate(model, prompts, { maxNewTokens: 8, temperature: 0, useCache: true });
+    const recomputed = generate(model, prompts, { maxNewTokens: 8, temperature: 0, useCache: false });
+    expect(cached).toEqual(recomputed);
+    model.dispose();
+  });
+});
 
 function maxDelta(a: ArrayLike<number>, b: number[]): number {
   return Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i])));

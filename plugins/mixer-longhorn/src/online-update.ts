@@ -26,16 +26,18 @@
  * There is no separate forget gate: the decay 1 − ε k² comes from the objective itself and
  * lies in (0, 1] (ε k_n² < 1 because β k_n² ≤ β kᵀk < 1 + β kᵀk).
  *
- * Parallel form (`longhornScan`): the recurrence over the pairs (a_t, b_t) =
- * (1 − ε_t ⊗ k_t², (ε_t ⊙ x_t) ⊗ k_t) is @weft/nn's `linearScan` (a Hillis–Steele prefix
- * scan with the associative operator (a1, b1) ∘ (a2, b2) = (a1 a2, a2 b1 + b2): ceil(log2 L)
- * rounds, each elementwise on [B, L, E, N]). Stable because 0 < a ≤ 1 (products only shrink).
+ * Parallel form (`longhornScan`): @weft/nn's `chunkedSelectiveScan` with the decay kind
+ * 'oneMinus' (a_t = 1 − ε_t ⊗ κ_t, κ_t = k_t²) and the input (ε_t ⊙ x_t) ⊗ k_t, run chunk by chunk
+ * along L (a Hillis–Steele prefix scan inside each chunk, the state carried between chunks), so
+ * that the coefficients and the states exist only per chunk ([B, chunk, E, N], never
+ * [B, L, E, N]); its custom gradient recomputes each chunk from the saved chunk-boundary states.
+ * Stable because 0 < a ≤ 1 (products only shrink).
  * Segment resets set a_t = 0 where a new packed sequence starts, so no state crosses the
  * boundary. The sequential form (`longhornRecurrent`) runs the same recurrence one token at a
  * time (@weft/nn's `linearRecurrence`), for decoding.
  */
 import { tf, type Tensor } from '@weft/core';
-import { linearRecurrence, linearScan } from '@weft/nn';
+import { chunkedSelectiveScan, linearRecurrence } from '@weft/nn';
 
 export interface LonghornScanInputs {
   x: Tensor; // [B, L, E]
@@ -51,6 +53,8 @@ export interface LonghornScanInputs {
   h0?: Tensor;
   /** [B, L], 1 where a new packed sequence starts: the state restarts from zero there. */
   resets?: Tensor;
+  /** Steps per chunk of the parallel form (@weft/nn's SELECTIVE_SCAN_CHUNK when omitted); results do not depend on it. */
+  chunk?: number;
 }
 
 /** ε_t = β_t / (1 + β_t k_tᵀk_t): [B, L, E] from β [B, L, E] and k [B, L, N]. */
@@ -71,13 +75,17 @@ function coefficients(x: Tensor, beta: Tensor, k: Tensor): { a: Tensor; b: Tenso
   return { a, b };
 }
 
+/** y ⊙ silu(z) when a gate z is given. */
+function gate(y: Tensor, z: Tensor | undefined): Tensor {
+  return z ? tf.mul(y, tf.mul(z, tf.sigmoid(z))) : y; // [B, L, E]
+}
+
 /** y_t = S_t q_t (+ D ⊙ x_t) (⊙ silu(z_t)) for states S [B, L, E, N]. */
 function readout(S: Tensor, inp: Pick<LonghornScanInputs, 'x' | 'q' | 'D' | 'z'>): Tensor {
   const [B, L, E, N] = S.shape as [number, number, number, number];
   let y = tf.reshape(tf.matMul(tf.reshape(S, [B * L, E, N]), tf.reshape(inp.q, [B * L, N, 1])), [B, L, E]); // S_t q_t  [B, L, E]
   if (inp.D) y = tf.add(y, tf.mul(inp.x, inp.D));
-  if (inp.z) y = tf.mul(y, tf.mul(inp.z, tf.sigmoid(inp.z))); // y ⊙ silu(z)
-  return y;
+  return gate(y, inp.z);
 }
 
 function checkShapes(inp: LonghornScanInputs): [number, number, number, number] {
@@ -93,13 +101,22 @@ function checkShapes(inp: LonghornScanInputs): [number, number, number, number] 
   return [B, L, E, N];
 }
 
-/** Parallel (prefix-scan) form: y [B, L, E] and the state after the last token [B, E, N]. */
+/** Parallel (chunked prefix-scan) form: y [B, L, E] and the state after the last token [B, E, N]. */
 export function longhornScan(inp: LonghornScanInputs): { y: Tensor; last: Tensor } {
   checkShapes(inp);
   return tf.tidy(() => {
-    const { a, b } = coefficients(inp.x, inp.beta, inp.k);
-    const { h: S, last } = linearScan(a, b, { h0: inp.h0, resets: inp.resets }); // S_t for every t  [B, L, E, N]
-    return { y: readout(S, inp), last };
+    const eps = longhornStepSize(inp.beta, inp.k); // ε  [B, L, E]
+    const { y, last } = chunkedSelectiveScan({
+      decay: { kind: 'oneMinus', eps, kappa: tf.square(inp.k) }, // a_t = 1 − ε_t ⊗ k_t²
+      v: tf.mul(eps, inp.x), // b_t = (ε_t ⊙ x_t) ⊗ k_t  [B, L, E]
+      k: inp.k,
+      q: inp.q, // y_t = S_t q_t
+      skip: inp.D ? { D: inp.D, u: inp.x } : undefined,
+      h0: inp.h0,
+      resets: inp.resets,
+      chunk: inp.chunk,
+    });
+    return { y: gate(y, inp.z), last };
   });
 }
 

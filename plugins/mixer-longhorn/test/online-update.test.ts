@@ -66,6 +66,10 @@ describeWithBackends('longhorn recurrence', () => {
     const par = longhornScan({ ...ins, h0, resets });
     expectTensorsClose(par.y, ref.y, { atol: 1e-5, rtol: 1e-4 });
     expectTensorsClose(par.last, ref.last, { atol: 1e-5, rtol: 1e-4 });
+    const chunked = longhornScan({ ...ins, h0, resets, chunk: 4 }); // chunks of 4, 4, 4, 1 steps; the resets at t = 3 and 7 fall on the last step of a chunk
+    expectTensorsClose(chunked.y, ref.y, { atol: 1e-5, rtol: 1e-4 });
+    expectTensorsClose(chunked.last, ref.last, { atol: 1e-5, rtol: 1e-4 });
+    tf.dispose([chunked.y, chunked.last]);
     if (!use.resets) {
       const S0 = h0 ?? tf.zeros([B, E, N]);
       const seq = longhornRecurrent({ ...ins, S0 });

@@ -11,7 +11,7 @@
  *   Δ = softplus(dt_proj(δ))                    [B, L, E]  (bias inside the softplus)
  *   A = −exp(A_log)                             [E, N]  (S4D-real init: A_log = log(1..N))
  *   y = SSM(A, Δ, B, C)(x) + D ⊙ x              selective scan (./selective-scan.ts)
- * The causal conv is @weft/nn's `causalConv1d`; the scan runs on @weft/nn's `linearScan`.
+ * The causal conv is @weft/nn's `causalConv1d`; the scan runs on @weft/nn's `chunkedSelectiveScan`.
  *   out = out_proj(y ⊙ silu(z))                 [B, L, D]
  *
  * Decoding (`step`) keeps the last K−1 conv inputs [B, K−1, E] and the SSM state h [B, E, N]

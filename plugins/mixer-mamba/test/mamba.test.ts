@@ -31,7 +31,7 @@ function naiveScan(u: Float32Array, delta: Float32Array, A: Float32Array, Bm: Fl
 describeWithBackends('mamba', () => {
   mixerConformance('mamba', () => make(8, { d_state: 4, expand: 2 }), { causal: true, decode: true }, { dModel: 8, L: 9 });
 
-  it('the parallel selective scan == the recurrence written as plain loops (L not a power of 2)', () => {
+  it('the parallel selective scan == the recurrence written as plain loops (L not a power of 2, one or several chunks)', () => {
     const [B, L, E, N] = [2, 13, 3, 5];
     const rng = new Rng(21);
     const arrs = {
@@ -41,10 +41,15 @@ describeWithBackends('mamba', () => {
     const t = (a: Float32Array, s: number[]) => tf.tensor(a, s);
     const inputs = [t(arrs.u, [B, L, E]), t(arrs.delta, [B, L, E]), t(arrs.A, [E, N]), t(arrs.Bm, [B, L, N]), t(arrs.Cm, [B, L, N]), t(arrs.D, [E]), t(arrs.z, [B, L, E]), t(arrs.bias, [E])];
     const [u, delta, A, Bm, Cm, D, z, deltaBias] = inputs;
-    const { y, last } = selectiveScan({ u, delta, A, B: Bm, C: Cm, D, z, deltaBias, deltaSoftplus: true });
-    expectTensorsClose(y, naiveScan(arrs.u, arrs.delta, arrs.A, arrs.Bm, arrs.Cm, arrs.D, arrs.z, arrs.bias, B, L, E, N), { atol: 1e-5, rtol: 1e-4 });
-    expect(last.shape).toEqual([B, E, N]);
-    tf.dispose([...inputs, y, last]);
+    const want = naiveScan(arrs.u, arrs.delta, arrs.A, arrs.Bm, arrs.Cm, arrs.D, arrs.z, arrs.bias, B, L, E, N);
+    for (const chunk of [undefined, 4]) {
+      // One chunk (the default length exceeds L) and four chunks of 4, 4, 4, 1 steps.
+      const { y, last } = selectiveScan({ u, delta, A, B: Bm, C: Cm, D, z, deltaBias, deltaSoftplus: true, chunk });
+      expectTensorsClose(y, want, { atol: 1e-5, rtol: 1e-4 });
+      expect(last.shape).toEqual([B, E, N]);
+      tf.dispose([y, last]);
+    }
+    tf.dispose(inputs);
   });
 
   it('causal depthwise conv1d == Conv1d(padding K-1)[:L] written as loops, and carries its state', () => {
