@@ -59,4 +59,5 @@ export {
 export { serializeModule, loadModuleState, recordsToTensors } from './checkpoint/state.js';
 export { coreKernels, coreGradients } from './kernels/register.js';
 export { assertShape, assertRank } from './shape.js';
+export { withOwnTape, type TapeState, type TapeNodeLike } from './own-tape.js';
 export { VERSION as CORE_VERSION } from './version.js';

@@ -22,37 +22,8 @@
  * gradient (a content-dependent bias built from the layer input x) still gets none through
  * this kernel; the LogitBias type (a bare function) cannot say what it depends on.
  */
-import { tf, type LogitBias, type Tensor } from '@weft/core';
+import { tf, withOwnTape, type LogitBias, type Tensor } from '@weft/core';
 import { tileRange, type FlashPlan } from './plan.js';
-
-/** The fields of tfjs's engine state that a private tape changes (tfjs-core 4.22). */
-interface TapeNodeLike {
-  inputs: Record<string, Tensor>;
-  outputs: Tensor[];
-  saved?: Tensor[];
-}
-interface TapeState {
-  activeTape: TapeNodeLike[] | null;
-  gradientDepth: number;
-}
-
-/**
- * Runs `f` with tfjs's (global) tape swapped for a fresh one and restores the outer state
- * afterwards: a gradient started while another one is being recorded or back-propagated
- * would otherwise reset (and then clear) the outer tape.
- */
-function withOwnTape<T>(f: (state: TapeState) => T): T {
-  const state = tf.engine().state as unknown as TapeState;
-  const outer = { tape: state.activeTape, depth: state.gradientDepth };
-  state.activeTape = null;
-  state.gradientDepth = 0;
-  try {
-    return f(state);
-  } finally {
-    state.activeTape = outer.tape;
-    state.gradientDepth = outer.depth;
-  }
-}
 
 /** `engine.gradients(f, xs)` on a private tape (see withOwnTape); null where xs[n] is unreached. */
 function isolatedGradients(f: () => Tensor, xs: tf.Variable[]): { value: Tensor; grads: (Tensor | null)[] } {

@@ -30,6 +30,7 @@ import {
   ConfigError,
   ShapeError,
   tf,
+  withOwnTape,
   z,
   type AttentionContext,
   type AttentionKernel,
@@ -321,7 +322,7 @@ export class LongnetAttention implements AttentionKernel {
         const [pad, qSeg, kSeg] = ctxTensors.map((t) => (t ? rest.shift() : undefined));
         const c: AttentionContext = { ...ctx, keyPaddingMask: pad, querySegmentIds: qSeg, keySegmentIds: kSeg };
         // Cotangents of every (O_i, lse_i) from the merge, then each configuration's pull-back.
-        const cot = ownTape(() => {
+        const cot = withOwnTape(() => {
           const xs = sparts.flat();
           const { value: y, grads } = tf.engine().gradients(() => tf.sum(tf.mul(merge(pairs(xs)), dy)), xs, undefined, true);
           y.dispose();
@@ -334,7 +335,7 @@ export class LongnetAttention implements AttentionKernel {
             const full = grp.h1 - grp.h0 === H;
             const g = tf.tidy(() => {
               const [co, cl] = [cot[2 * i], cot[2 * i + 1]].map((t) => (full ? t : headRange(t, grp.h0, grp.h1))); // [B, Hg, L, ·]
-              return ownTape(() => {
+              return withOwnTape(() => {
                 const f = () => {
                   const [o, l] = groupOutput(sq, repeatKv(sk, H), repeatKv(sv, H), c, layout, grp);
                   return tf.add(tf.sum(tf.mul(o, co)), tf.sum(tf.mul(l, cl)));
@@ -374,22 +375,3 @@ function merge(parts: Array<[Tensor, Tensor]>): Tensor {
   });
 }
 
-/** The fields of tfjs's engine state that a nested gradient changes (tfjs-core 4.22). */
-interface TapeState {
-  activeTape: unknown[] | null;
-  gradientDepth: number;
-}
-
-/** Runs f on a tape of its own, restoring the outer tape state after (we run inside an outer backward). */
-function ownTape<T>(f: () => T): T {
-  const state = tf.engine().state as unknown as TapeState;
-  const outer = { tape: state.activeTape, depth: state.gradientDepth };
-  state.activeTape = null;
-  state.gradientDepth = 0;
-  try {
-    return f();
-  } finally {
-    state.activeTape = outer.tape;
-    state.gradientDepth = outer.depth;
-  }
-}

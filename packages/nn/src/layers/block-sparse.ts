@@ -29,7 +29,7 @@
  * Notation: B batch, H query heads, Hkv kv heads, Lq / Lk query / key length, Dh head width,
  * nB blocks, bq query slots per block, K key slots per block, Hg heads in a group.
  */
-import { ShapeError, tf, type AttentionContext, type Tensor } from '@weft/core';
+import { ShapeError, tf, withOwnTape, type AttentionContext, type Tensor } from '@weft/core';
 
 /** Large negative logit for masked pairs (finite, so a fully masked row does not give NaN). */
 const MASKED = -1e9;
@@ -368,26 +368,6 @@ function rowsOf(group: HeadGroup, Lq: number): Int32Array {
   const missing = where.indexOf(-1);
   if (missing >= 0) throw new ShapeError(`block-sparse attention: query row ${missing} is in no plan`);
   return where;
-}
-
-/** The fields of tfjs's engine state that a nested gradient changes (tfjs-core 4.22). */
-interface TapeState {
-  activeTape: unknown[] | null;
-  gradientDepth: number;
-}
-
-/** Runs f on a tape of its own, restoring the outer tape state after (we run inside an outer backward). */
-function withOwnTape<T>(f: () => T): T {
-  const state = tf.engine().state as unknown as TapeState;
-  const outer = { tape: state.activeTape, depth: state.gradientDepth };
-  state.activeTape = null;
-  state.gradientDepth = 0;
-  try {
-    return f();
-  } finally {
-    state.activeTape = outer.tape;
-    state.gradientDepth = outer.depth;
-  }
 }
 
 /**
