@@ -15,9 +15,8 @@
  *   y_t = h_t q_t  (+ D ⊙ u_t when `skip` is given)                            [B, E]
  *
  * Forward: the L steps are cut into ⌈L/T⌉ chunks. Each chunk builds its (a, b = v ⊗ k)
- * [B, T, E, N], scans them from the state carried out of the previous chunk (a Hillis–Steele
- * prefix scan inside the chunk, `scanChunk`, the same scheme as ./linear-scan.ts but freeing each
- * round), reads y out and keeps only the chunk's last state. Results do not depend on T (up to
+ * [B, T, E, N], scans them step by step from the state carried out of the previous chunk
+ * (`scanChunk`), reads y out and keeps only the chunk's last state. Results do not depend on T (up to
  * float32 rounding).
  *
  * Backward (a tf.customGrad): only the inputs and the chunk-boundary states H_c = h_{cT−1}
@@ -31,8 +30,8 @@
  *   'oneMinus': ∂ε_t = −Σ_n ∂a_t ⊙ κ_t           ∂κ_t = −Σ_e ∂a_t ⊙ ε_t
  *   ∂h0 = a_0 ⊙ g_0
  * Memory O(B · T · E · N) inside a chunk plus O(B · L/T · E · N) saved, instead of the
- * O(B · L · log L · E · N) the whole-sequence Hillis–Steele keeps for autodiff. Work
- * O(L log T · E · N) each way (the backward recomputes the forward once).
+ * O(B · L · log L · E · N) the whole-sequence Hillis–Steele (./linear-scan.ts) keeps for
+ * autodiff. Work O(L · E · N) each way (the backward recomputes the forward once).
  */
 import { tf, type Tensor } from '@weft/core';
 
@@ -144,31 +143,25 @@ function shift(x: Tensor, d: number, later: boolean, fill: number): Tensor {
 
 /**
  * Every state of one chunk, h_t = a_t ⊙ h_{t∓1} + b_t from `h0` (forwards in time, or
- * backwards when `backwards`): a Hillis–Steele inclusive scan (Blelloch 1990, §1.4) with the
- * operator (a1, b1) ∘ (a2, b2) = (a1 a2, a2 b1 + b2), h0 folded into the first step
- * (b ← b + a ⊙ h0 there). Consumes `b`. Each round frees the previous one, so a chunk holds a
- * few [B, n, E, N] tensors at a time (unlike `linearScan`, which keeps every round for autodiff).
+ * backwards when `backwards`), one step at a time: n multiply-adds on [B, E, N]. (A parallel
+ * prefix scan does O(n log n) work in ~6·log n passes over [B, n, E, N]; on wasm, where each
+ * op runs on one core, the step loop was ~10× faster at n = 64.) Consumes `b`.
  */
 function scanChunk(a: Tensor, b: Tensor, h0: Tensor, backwards: boolean): Tensor {
   const [B, n, E, N] = a.shape as [number, number, number, number];
-  const first = backwards ? n - 1 : 0;
-  let acc = tf.tidy(() => {
-    const folded = tf.mul(tf.slice(a, [0, first, 0, 0], [B, 1, E, N]), tf.reshape(h0, [B, 1, E, N])); // a ⊙ h0 at the first step  [B, 1, E, N]
-    return tf.add(b, tf.pad(folded, [[0, 0], backwards ? [n - 1, 0] : [0, n - 1], [0, 0], [0, 0]])); // [B, n, E, N]
-  });
-  b.dispose();
-  let span = a; // product of the coefficients over each step's span
-  for (let d = 1; d < n; d *= 2) {
-    const nextAcc = tf.tidy(() => tf.add(tf.mul(span, shift(acc, d, !backwards, 0)), acc)); // a2 b1 + b2
-    acc.dispose();
-    acc = nextAcc;
-    if (2 * d >= n) break; // the span is not needed after the last round
-    const nextSpan = tf.tidy(() => tf.mul(shift(span, d, !backwards, 1), span)); // a1 a2
-    if (span !== a) span.dispose();
-    span = nextSpan;
+  const step = (x: Tensor, t: number) => tf.reshape(tf.slice(x, [0, t, 0, 0], [B, 1, E, N]), [B, E, N]); // [B, E, N]
+  const hs: Tensor[] = new Array<Tensor>(n);
+  let h = h0;
+  for (let i = 0; i < n; i++) {
+    const t = backwards ? n - 1 - i : i;
+    const prev = h;
+    h = tf.tidy(() => tf.add(tf.mul(step(a, t), prev), step(b, t))); // [B, E, N]
+    hs[t] = h;
   }
-  if (span !== a) span.dispose();
-  return acc;
+  b.dispose();
+  const all = tf.stack(hs, 1); // [B, n, E, N]
+  tf.dispose(hs);
+  return all;
 }
 
 /** y_t = h_t q_t for states h [B, n, E, N] and queries q [B, n, N]: [B, n, E]. */
