@@ -4,8 +4,11 @@
  * Time: one untimed warm-up run, then `reps` timed runs; we report the median. Each run
  * ends by reading its outputs back (dataSync), so asynchronous backends are timed to
  * completion. Memory: tfjs cannot be polled inside an op, so the warm-up runs under
- * `tf.profile()` (one timed run only when it took over 10 s), whose `peakBytes` is the high-water mark of tf.memory().numBytes across
- * the kernels it ran; we subtract the bytes alive before it. Memory a custom kernel keeps
+ * tfjs's profiler (one timed run only when it took over 10 s), whose per-kernel byte snapshots
+ * give the high-water mark of tf.memory().numBytes across the kernels it ran; we subtract the
+ * bytes alive before it. (Not `tf.profile()` itself: it takes that maximum with
+ * `Math.max(...snapshots)`, which overflows the call stack past ~100k kernels — a step-loop scan
+ * at L = 32k runs more.) Memory a custom kernel keeps
  * outside tfjs tensors (e.g. scratch in its own WASM heap) is not seen.
  */
 import { tf } from '@weft/core';
@@ -34,10 +37,10 @@ export interface Measurement {
 export async function measure(fn: () => void, reps: number): Promise<Measurement> {
   const before = tf.memory();
   const t0 = performance.now();
-  const profile = await withoutErrorChecks(() => tf.profile(() => fn()));
+  const profiledPeak = await withoutErrorChecks(() => peakBytesOf(fn));
   // A warm-up that took seconds gets one timed run: more would add minutes, not precision.
   if (performance.now() - t0 > LONG_RUN_MS) reps = Math.min(reps, 1);
-  const peakBytes = Math.max(0, profile.peakBytes - before.numBytes);
+  const peakBytes = Math.max(0, profiledPeak - before.numBytes);
   const leakedTensors = tf.memory().numTensors - before.numTensors;
   const samples: number[] = [];
   for (let r = 0; r < reps; r++) {
@@ -46,6 +49,28 @@ export async function measure(fn: () => void, reps: number): Promise<Measurement
     samples.push(performance.now() - t0);
   }
   return { ms: median(samples), samples, peakBytes, leakedTensors };
+}
+
+/** The fields of tfjs's engine state its profiler uses (tfjs-core 4.22). */
+interface ProfilerState {
+  profiling: boolean;
+  activeProfile: { kernels: Array<{ totalBytesSnapshot: number }> };
+}
+
+/** Run fn with tfjs's profiler on (as tf.profile does) and return the largest byte snapshot. */
+async function peakBytesOf(fn: () => void): Promise<number> {
+  const state = tf.engine().state as unknown as ProfilerState;
+  state.profiling = true;
+  state.activeProfile.kernels = [];
+  try {
+    fn();
+  } finally {
+    state.profiling = false;
+  }
+  let peak = tf.memory().numBytes;
+  for (const kernel of state.activeProfile.kernels) peak = Math.max(peak, kernel.totalBytesSnapshot);
+  state.activeProfile.kernels = [];
+  return peak;
 }
 
 /** tf.profile reads every kernel output to check for NaN unless this flag is off. */
