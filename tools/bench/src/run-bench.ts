@@ -110,10 +110,11 @@ export async function runBench(
   attachRatios(rows, results.torch);
   results.load.end = loadAverage();
   if (!options.merge) return finish(results, options);
-  return finish(
-    mergeResults(readResults(resultsPath(options.outDir, results.backend)), results, suites),
-    options,
-  );
+  const merged = mergeResults(readResults(resultsPath(options.outDir, results.backend)), results, suites);
+  // Kept rows share keys with this run's baseline (e.g. every train kind of a config): every
+  // ratio is taken against the merged baseline, so one report never mixes two baselines.
+  attachRatios(merged.rows, merged.torch);
+  return finish(merged, options);
 }
 
 /**

@@ -94,3 +94,41 @@ describe('--torch-only', () => {
     ).rejects.toThrow(/--torch-only: the PyTorch baseline did not run \(PyTorch baseline disabled/);
   });
 });
+
+describe('--merge', () => {
+  it('takes every ratio against the merged baseline, kept rows included', async () => {
+    const outDir = mkdtempSync(path.join(dir, 'merge-'));
+    const key = 'train/tiny/B2/L16/d16/n1';
+    const kept: BenchRow = {
+      ...row('train', key, { tokensPerSec: 500 }),
+      kind: 'mixer:mingru',
+      shape: { config: 'tiny' },
+    };
+    const previous: BenchResults = {
+      date: '2026-01-01T00:00:00.000Z',
+      backend: 'cpu',
+      threads: 1,
+      machine: machineInfo(),
+      load: { start: [0, 0, 0], end: [0, 0, 0] },
+      options: {} as BenchResults['options'],
+      plugins: [],
+      rows: [kept],
+      torch: { available: true, note: 'old', rows: { [key]: { tokensPerSec: 5000 } } },
+      notes: [],
+    };
+    writeFileSync(path.join(outDir, 'results-cpu.json'), JSON.stringify(previous));
+    const results = await runBench('train', {
+      backend: 'cpu',
+      tiny: true,
+      kinds: ['dense'],
+      isolateTrain: false,
+      merge: true,
+      outDir,
+      python: fakePython,
+      log: () => {},
+    });
+    const mingru = results.rows.find((r) => r.kind === 'mixer:mingru')!;
+    expect(results.torch.rows[key]).toEqual({ tokensPerSec: 1000 });
+    expect(mingru.torchRatio).toBeCloseTo(0.5); // 500 / the new 1000, not / the old 5000
+  }, 60000);
+});
