@@ -60,4 +60,5 @@ export { serializeModule, loadModuleState, recordsToTensors } from './checkpoint
 export { coreKernels, coreGradients } from './kernels/register.js';
 export { assertShape, assertRank } from './shape.js';
 export { withOwnTape, type TapeState, type TapeNodeLike } from './own-tape.js';
+export { RunningState } from './running-state.js';
 export { VERSION as CORE_VERSION } from './version.js';

@@ -7,24 +7,10 @@
  * Its first Dv columns are the numerator sums Σ φ(k_j) v_jᵀ, the last the normaliser Σ φ(k_j).
  * Decoding memory is 4·B·H·F·(Dv + 1) bytes per layer, whatever the context length.
  */
-import type { LayerState, Tensor } from '@weft/core';
+import { RunningState } from '@weft/core';
 
-export class HedgehogState implements LayerState {
-  constructor(
-    /** Σ φ(k_j) [v_j, 1]ᵀ, [B, H, F, Dv + 1]; owned by this state (kept). */
-    readonly S: Tensor,
-    /** Tokens folded in so far. */
-    readonly tokens: number,
-  ) {}
-
-  bytes(): number {
-    return this.S.size * 4;
-  }
-
-  dispose(): void {
-    this.S.dispose();
-  }
-}
+/** S, the running sum above, and the tokens folded into it (see RunningState). */
+export class HedgehogState extends RunningState {}
 
 /** Bytes of one layer's state: 4·B·H·2Dh·(Dv + 1) (float32). */
 export function hedgehogStateBytes(batch: number, heads: number, headDim: number, valueDim = headDim): number {

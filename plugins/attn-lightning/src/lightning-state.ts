@@ -9,24 +9,10 @@
  * The attention mixer keeps it instead of a KV cache because the kernel implements
  * `initState`/`attendStep`.
  */
-import type { LayerState, Tensor } from '@weft/core';
+import { RunningState } from '@weft/core';
 
-export class LightningState implements LayerState {
-  constructor(
-    /** KV_t, [B, H, Dh, Dv]; owned by this state (kept). */
-    readonly S: Tensor,
-    /** Tokens folded in so far. */
-    readonly tokens: number,
-  ) {}
-
-  bytes(): number {
-    return this.S.size * 4;
-  }
-
-  dispose(): void {
-    this.S.dispose();
-  }
-}
+/** S, the running sum above, and the tokens folded into it (see RunningState). */
+export class LightningState extends RunningState {}
 
 /** Bytes of one layer's state: 4·B·H·Dh·Dv (float32). */
 export function lightningStateBytes(batch: number, heads: number, headDim: number, valueDim = headDim): number {

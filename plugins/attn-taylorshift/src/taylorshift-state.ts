@@ -8,24 +8,10 @@
  * the numerator sums Σ φ(k̂_j) v_jᵀ. Decoding memory is 4·B·Hkv·F·(1 + Dv) bytes per layer,
  * whatever the context length.
  */
-import type { LayerState, Tensor } from '@weft/core';
+import { RunningState } from '@weft/core';
 
-export class TaylorShiftState implements LayerState {
-  constructor(
-    /** Σ φ(k̂_j)ᵀ [1, v_j], [B, Hkv, F, 1 + Dv]; owned by this state (kept). */
-    readonly S: Tensor,
-    /** Tokens folded in so far. */
-    readonly tokens: number,
-  ) {}
-
-  bytes(): number {
-    return this.S.size * 4;
-  }
-
-  dispose(): void {
-    this.S.dispose();
-  }
-}
+/** S, the running sum above, and the tokens folded into it (see RunningState). */
+export class TaylorShiftState extends RunningState {}
 
 /** Bytes of one layer's state: 4·B·Hkv·(1 + d + d²)·(1 + Dv) (float32). */
 export function taylorShiftStateBytes(batch: number, kvHeads: number, headDim: number, valueDim = headDim): number {
